@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build one guest kernel out of tree, with ccache:
+#   build-kernel.sh VARIANT ARCH [debug]
+# The config is allnoconfig + configs/common.config + configs/ARCH.config
+# (+ configs/isolation.config for the isolation variant, + configs/debug.config
+# for the debug flavour). Every option the fragments set must survive
+# Kconfig resolution, or the build stops naming it.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+variant=${1:?usage: $0 VARIANT ARCH [debug]}
+arch=${2:?usage: $0 VARIANT ARCH [debug]}
+flavour=${3:-}
+karch=$(arch_kernel "$arch")
+cross=$(arch_cross "$arch")
+src=$(variant_tree "$variant")
+out=$(kernel_out "$variant" "$arch" "$flavour")
+
+"$TOP/scripts/assemble.sh" "$variant"
+mkdir -p "$out" "$CCACHE_DIR"
+
+frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config")
+[ "$variant" = isolation ] && frags+=("$TOP/configs/isolation.config")
+[ "$flavour" = debug ] && frags+=("$TOP/configs/debug.config")
+cat "${frags[@]}" > "$out/fragment.new"
+
+kmake() {
+	make -C "$src" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" \
+		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" "$@"
+}
+
+if ! cmp -s "$out/fragment.new" "$out/fragment.config" || [ ! -f "$out/.config" ]; then
+	note "configuring $variant/$arch${flavour:+/$flavour}"
+	mv "$out/fragment.new" "$out/fragment.config"
+	kmake -s KCONFIG_ALLCONFIG="$out/fragment.config" allnoconfig
+else
+	rm -f "$out/fragment.new"
+	kmake -s olddefconfig
+fi
+
+# Every option a fragment sets must be in the result.
+bad=0
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=n) opt=${line%=n}
+		if grep -q "^$opt=" "$out/.config"; then
+			echo "config: $opt should be off" >&2; bad=1
+		fi ;;
+	CONFIG_*=*)
+		if ! grep -qx "$line" "$out/.config"; then
+			echo "config: $line did not survive (missing dependency?)" >&2; bad=1
+		fi ;;
+	esac
+done < "$out/fragment.config"
+[ $bad = 0 ] || die "config fragments of $variant/$arch are not satisfiable"
+
+note "building $variant/$arch${flavour:+/$flavour} in ${out#"$TOP"/}"
+start=$(date +%s)
+kmake -j"$(nproc)" -s all > "$out/build.log" 2>&1 || {
+	tail -40 "$out/build.log" >&2
+	die "build of $variant/$arch failed (log: $out/build.log)"
+}
+grep -E 'warning:' "$out/build.log" >&2 || true
+secs=$(( $(date +%s) - start ))
+echo "$secs" > "$out/build-seconds"
+note "built $variant/$arch${flavour:+/$flavour} in ${secs}s: $out/$(arch_image "$arch")"

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the harness scripts. Sourced, not run.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+TREES=$BUILD/tree
+OUT=$BUILD/out
+LOGS=$BUILD/logs
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/isolation-ccache}
+# Hits across trees (stock/isolation) need paths made relative.
+export CCACHE_BASEDIR=$TREES
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+
+die() { echo "error: $*" >&2; exit 1; }
+note() { echo "==> $*" >&2; }
+
+# cross compiler prefix and kernel ARCH for an architecture name
+arch_kernel() {
+	case $1 in
+	x86_64) echo x86 ;;
+	arm64) echo arm64 ;;
+	ppc64le) echo powerpc ;;
+	*) die "unknown architecture '$1'" ;;
+	esac
+}
+
+arch_cross() {
+	case $1 in
+	x86_64) echo "" ;;
+	arm64) echo aarch64-linux-gnu- ;;
+	ppc64le) echo powerpc64le-linux-gnu- ;;
+	*) die "unknown architecture '$1'" ;;
+	esac
+}
+
+arch_image() {
+	case $1 in
+	x86_64) echo arch/x86/boot/bzImage ;;
+	arm64) echo arch/arm64/boot/Image ;;
+	ppc64le) echo vmlinux ;;
+	esac
+}
+
+variant_tree() {
+	case $1 in
+	stock|isolation) echo "$TREES/$1" ;;
+	*) die "unknown variant '$1' (stock or isolation)" ;;
+	esac
+}
+
+# out-of-tree build directory of a kernel: variant, arch, optional flavour
+kernel_out() {
+	echo "$OUT/$1-$2${3:+-$3}"
+}
+
+# Top-level folders of the repository that hold new kernel files, copied
+# into the assembled tree at the same paths.
+KERNEL_DIRS="arch drivers include lib tools Documentation"
+
+GIT_ID=(-c user.name="isolation harness" -c user.email="harness@localhost")
