@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+# The isolation-group core: build the kernels, boot them in QEMU, run the
+# tests. "make help" lists the targets.
+
+SHELL := /bin/bash
+S := scripts
+# Machines and variants "make check" covers (override on the command line)
+VARIANTS ?= stock,isolation
+MACHINES ?=
+
+.PHONY: help deps assemble kernels kernel-% selftests peer demo check \
+	check-quick check-debug vm writeback lint clean
+
+help:
+	@echo "make demo         build the isolation kernel, boot vtd: groups and a VFIO DMA round trip"
+	@echo "make check        build everything and run every suite on every machine"
+	@echo "make check-quick  isolation kernel, vtd machine only (development)"
+	@echo "make check-debug  debug kernel (lockdep, KASAN, kmemleak) through the selftests"
+	@echo "make vm MACHINE=vtd [VARIANT=isolation] [RUN='cmd']   a shell or a command in a guest"
+	@echo "make writeback    save edits made in build/tree/isolation into the repository"
+	@echo "make lint         checkpatch --strict and sparse on our code"
+
+deps:
+	@$(S)/deps.sh install
+
+assemble: deps
+	@$(S)/assemble.sh isolation
+
+# kernel-VARIANT-ARCH, e.g. kernel-stock-x86_64
+kernel-%: deps
+	@$(S)/build-kernel.sh $(word 1,$(subst -, ,$*)) $(subst $(word 1,$(subst -, ,$*))-,,$*)
+
+kernels: kernel-stock-x86_64 kernel-isolation-x86_64 kernel-isolation-arm64
+
+selftests: kernels
+	@$(S)/build-selftests.sh x86_64 stock isolation
+	@$(S)/build-selftests.sh arm64 isolation
+
+peer: deps
+	@$(S)/build-peer.sh x86_64
+
+demo: kernel-isolation-x86_64
+	@$(S)/build-selftests.sh x86_64 isolation
+	@$(S)/demo.sh
+
+check: selftests peer
+	@$(S)/check.py --variants $(VARIANTS) $(if $(MACHINES),--machines $(MACHINES))
+
+check-quick: kernel-isolation-x86_64
+	@$(S)/build-selftests.sh x86_64 isolation
+	@$(S)/check.py --quick --variants isolation --suites isolation
+
+check-debug: deps
+	@$(S)/build-kernel.sh isolation x86_64 debug
+	@$(S)/build-selftests.sh x86_64
+	@$(S)/check.py --variants isolation --flavour debug --machines vtd,virtio
+
+MACHINE ?= vtd
+VARIANT ?= isolation
+vm:
+	@$(S)/vm.py --machine $(MACHINE) --variant $(VARIANT) \
+		$(if $(RUN),--exec '$(RUN)',--shell)
+
+writeback:
+	@$(S)/writeback.sh
+
+lint: deps
+	@$(S)/lint.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the guest userspace for one architecture into build/selftests/ARCH:
+# the isolation selftests (static) with their data, and the edu_dma test
+# module for each kernel variant given (build/mod/VARIANT-ARCH).
+#   build-selftests.sh ARCH [VARIANT...]
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:?usage: $0 ARCH [VARIANT...]}
+shift
+karch=$(arch_kernel "$arch")
+cross=$(arch_cross "$arch")
+hdr=$BUILD/headers/$arch
+dst=$BUILD/selftests/$arch
+
+"$TOP/scripts/assemble.sh" isolation
+src=$TREES/isolation
+
+# uapi headers of the base (Debian 12's linux-libc-dev is 6.1)
+if [ ! -f "$hdr/include/linux/iommufd.h" ] ||
+   [ "$hdr/include/linux/iommufd.h" -ot "$TREES/.base-id" ]; then
+	note "installing $arch uapi headers"
+	make -s -C "$TREES/stock" O="$BUILD/out/headers-$arch" ARCH="$karch" \
+		INSTALL_HDR_PATH="$hdr" headers_install
+fi
+
+# busybox for the guest's architecture
+"$TOP/scripts/guest-busybox.sh" "$arch"
+
+note "building isolation selftests for $arch"
+mkdir -p "$dst"
+make -s -C "$src/tools/testing/selftests/isolation" OUTPUT="$dst" \
+	CC="${cross}gcc" KHDR_INCLUDES="-isystem $hdr/include" all
+rm -rf "$dst/expected"
+cp -r "$TOP/tools/testing/selftests/isolation/expected" "$dst/expected" 2>/dev/null || true
+rm -f "$dst"/*.o
+cp "$TOP/scripts/guest/run-selftests.sh" "$dst/"
+
+for variant in "$@"; do
+	out=$(kernel_out "$variant" "$arch")
+	mod=$BUILD/mod/$variant-$arch
+	[ -f "$out/Module.symvers" ] || die "no $variant/$arch kernel built in $out"
+	note "building edu_dma.ko for $variant/$arch"
+	mkdir -p "$mod"
+	cp "$TOP/tools/testing/selftests/isolation/edu_dma/"* "$mod/"
+	make -s -C "$out" ARCH="$karch" CROSS_COMPILE="$cross" M="$mod" modules
+done

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Run the test suites on the harness machines and count the results.
+
+Each run boots one kernel on one machine (scripts/vm.py) and runs a suite in
+it; the KTAP the suite prints on the console is counted, and so are the KUnit
+results the kernel printed while booting. A hang, a crash or a non-zero exit
+with no failing test line counts as a failure. Console logs stay in
+build/logs/. The last line is "N passed, N failed, N skipped"; XFAIL results
+(stock 6.12 where it is known to differ from the design) are listed before
+it and not counted as passes.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get('BUILD', os.path.join(TOP, 'build'))
+LOGS = os.path.join(BUILD, 'logs')
+sys.path.insert(0, os.path.join(TOP, 'scripts'))
+import vm  # noqa: E402
+
+SELFTESTS = ['groups', 'domain_type', 'sysfs_mode', 'vfio_type1', 'vfio_cdev',
+             'viability', 'ownership', 'hotplug']
+
+# suite: (machines it runs on, guest command, files to add)
+SUITES = {
+    'isolation': (['vtd', 'amd', 'virtio', 'smmuv3-dt', 'smmuv3-acpi'],
+                  'sh /harness/run-selftests.sh', []),
+    'iommufd': (['none', 'virtio'], 'sh /harness/peer/run-iommufd.sh',
+                ['peer']),
+}
+
+TS = r'(?:\[\s*\d+\.\d+\]\s)?'
+RESULT = re.compile(r'^' + TS + r'(\s*)(not ok|ok) (\d+)\s*-?\s*(.*?)\s*$')
+DIRECTIVE = re.compile(r'#\s*(SKIP|XFAIL|TODO|XPASS)\b\s*(.*)', re.I)
+
+
+def parse_ktap(lines):
+    """Count top-level test results of every KTAP document in lines.
+
+    Subtest lines (indented) are counted when their parent is a plain
+    program (kselftest_harness prints flat results); KUnit suites nest tests
+    under a suite line, and there the leaves are counted.
+    """
+    res = {'pass': 0, 'fail': 0, 'skip': 0, 'xfail': 0, 'failed': []}
+    for line in lines:
+        m = RESULT.match(line)
+        if not m:
+            continue
+        indent, verdict, _, rest = m.groups()
+        name, _, directive = rest.partition('#')
+        d = DIRECTIVE.match('#' + directive) if directive else None
+        kind = d.group(1).upper() if d else ''
+        name = name.strip()
+        if kind == 'SKIP':
+            res['skip'] += 1
+        elif kind == 'XFAIL':
+            res['xfail'] += 1
+        elif verdict == 'ok' and kind != 'XPASS':
+            res['pass'] += 1
+        else:
+            res['fail'] += 1
+            res['failed'].append(name)
+    return res
+
+
+def kunit_lines(console):
+    """KUnit leaf results printed by the kernel before userspace starts."""
+    out = []
+    depth_has_children = False
+    for line in console:
+        line = re.sub(r'^\[\s*\d+\.\d+\]\s', '', line)
+        if line.startswith('Run /init') or 'Freeing unused kernel' in line:
+            break
+        if re.match(r'\s+(not ok|ok) \d+ ', line):
+            out.append(line)
+            depth_has_children = True
+    return out if depth_has_children else []
+
+
+def run(args, suite, machine, variant, flavour):
+    arch = vm.MACHINES[machine][0]
+    kernel = os.path.join(BUILD, 'out', '%s-%s%s' % (
+        variant, arch, '-' + flavour if flavour else ''),
+        vm.MACHINES[machine][1])
+    tag = '%s/%s%s/%s' % (machine, variant, '-' + flavour if flavour else '',
+                          suite)
+    if not os.path.exists(kernel):
+        return None
+    os.makedirs(LOGS, exist_ok=True)
+    log = os.path.join(LOGS, tag.replace('/', '-') + '.log')
+    _, cmd, extra = SUITES[suite]
+    vmargs = [sys.executable, os.path.join(TOP, 'scripts', 'vm.py'),
+              '--machine', machine, '--variant', variant, '--quiet',
+              '--log', log, '--timeout', str(args.timeout), '--exec', cmd]
+    if flavour:
+        vmargs += ['--flavour', flavour]
+    if 'peer' in extra:
+        peer = os.path.join(BUILD, 'peer', arch)
+        for fn in sorted(os.listdir(peer)):
+            vmargs += ['--file', '%s:/harness/peer/%s' %
+                       (os.path.join(peer, fn), fn)]
+    t0 = time.time()
+    p = subprocess.run(vmargs, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    secs = time.time() - t0
+    with open(log, errors='replace') as f:
+        console = f.read().splitlines()
+    res = parse_ktap(console[1:])
+    # KUnit ran in the kernel before the suite: count it separately
+    kres = parse_ktap(kunit_lines(console[1:]))
+    for k in ('pass', 'fail', 'skip', 'xfail'):
+        res[k] -= kres[k]
+    res['failed'] = [n for n in res['failed'] if n not in kres['failed']]
+    if p.returncode != 0 and res['fail'] == 0:
+        res['fail'] += 1
+        res['failed'].append('guest: ' + (p.stderr.strip().splitlines() or
+                                          ['exit %d' % p.returncode])[-1])
+    res['secs'] = secs
+    res['kunit'] = kres
+    res['log'] = log
+    res['tag'] = tag
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--variants', default='stock,isolation')
+    ap.add_argument('--machines', default='')
+    ap.add_argument('--suites', default='isolation,iommufd')
+    ap.add_argument('--flavour', default='')
+    ap.add_argument('--quick', action='store_true',
+                    help='development subset: the vtd machine only')
+    ap.add_argument('--timeout', type=int, default=900)
+    args = ap.parse_args()
+    if args.quick and not args.machines:
+        args.machines = 'vtd'
+
+    total = {'pass': 0, 'fail': 0, 'skip': 0, 'xfail': 0}
+    kunit_seen = set()
+    problems = []
+    for variant in args.variants.split(','):
+        for suite in args.suites.split(','):
+            machines = SUITES[suite][0]
+            if args.machines:
+                machines = [m for m in machines
+                            if m in args.machines.split(',')]
+            for machine in machines:
+                r = run(args, suite, machine, variant, args.flavour)
+                if r is None:
+                    continue
+                arch = vm.MACHINES[machine][0]
+                line = '%-34s %3d passed, %d failed, %d skipped, %d xfail' \
+                       ' (%.0fs)' % (r['tag'], r['pass'], r['fail'],
+                                     r['skip'], r['xfail'], r['secs'])
+                print(line, flush=True)
+                for n in r['failed']:
+                    print('    FAIL %s  (log: %s)' % (n, r['log']))
+                    problems.append('%s: %s' % (r['tag'], n))
+                for k in ('pass', 'fail', 'skip', 'xfail'):
+                    total[k] += r[k]
+                key = (variant, arch)
+                if key not in kunit_seen and sum(
+                        r['kunit'][k] for k in ('pass', 'fail', 'skip')):
+                    kunit_seen.add(key)
+                    k = r['kunit']
+                    print('%-34s %3d passed, %d failed, %d skipped' % (
+                        '%s/%s kunit (boot)' % (variant, arch),
+                        k['pass'], k['fail'], k['skip']), flush=True)
+                    for n in k['failed']:
+                        print('    FAIL kunit %s' % n)
+                        problems.append('kunit %s/%s: %s' % (variant, arch, n))
+                    for x in ('pass', 'fail', 'skip'):
+                        total[x] += k[x]
+    ran = total['pass'] + total['fail'] + total['skip'] + total['xfail']
+    if not ran:
+        print('check: no kernel was built, nothing ran', file=sys.stderr)
+        total['fail'] += 1
+    if total['xfail']:
+        print('%d xfail (stock 6.12 where it differs from the design; '
+              'not counted as passed)' % total['xfail'])
+    print('%d passed, %d failed, %d skipped' % (total['pass'], total['fail'],
+                                                total['skip']))
+    sys.exit(1 if total['fail'] else 0)
+
+
+if __name__ == '__main__':
+    main()

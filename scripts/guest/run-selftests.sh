@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of "make check": run every isolation selftest in /harness, one
+# after the other, each with a time limit. Each prints its own KTAP; a
+# program that dies without reporting gets a "not ok" line here.
+cd /harness || exit 1
+rc=0
+for t in groups domain_type sysfs_mode vfio_type1 vfio_cdev viability ownership hotplug; do
+	if [ ! -x "./$t" ]; then
+		echo "not ok 1 $t # program missing from the initramfs"
+		rc=1
+		continue
+	fi
+	echo "# selftest: $t"
+	timeout 300 "./$t"
+	st=$?
+	echo "# selftest: $t exit $st"
+	case $st in
+	0|4) ;;		# pass / skip
+	*) rc=1 ;;
+	esac
+	# Leave no driver_override behind for the next program
+	for d in /sys/bus/pci/devices/*; do
+		[ -w "$d/driver_override" ] && echo > "$d/driver_override" 2>/dev/null
+	done
+done
+exit $rc

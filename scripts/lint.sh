@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Lint our code: checkpatch --strict on every patch of the series and on
+# every new kernel file, sparse on drivers/iommu and drivers/vfio of the
+# isolation kernel. Fails on any warning in our files.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+"$TOP/scripts/assemble.sh" isolation
+src=$TREES/isolation
+cp=("$src/scripts/checkpatch.pl" --strict --quiet --no-summary --show-types)
+fail=0
+
+while read -r p; do
+	case $p in ''|'#'*) continue ;; esac
+	out=$("${cp[@]}" --no-tree "$TOP/patches/$p" 2>&1 || true)
+	if [ -n "$out" ]; then
+		echo "$out"
+		fail=1
+	fi
+done < <(cat "$TOP/patches/series" 2>/dev/null)
+
+# shellcheck disable=SC2086
+mapfile -t ours < <(git -C "$TOP" ls-files --cached --others --exclude-standard -- $KERNEL_DIRS |
+	grep -E '\.(c|h)$')
+for f in "${ours[@]}"; do
+	out=$(cd "$src" && "${cp[@]}" --no-tree -f "$f" 2>&1 || true)
+	if [ -n "$out" ]; then
+		echo "$out"
+		fail=1
+	fi
+done
+note "checkpatch --strict: ${#ours[@]} files, $(grep -cv '^#' "$TOP/patches/series" 2>/dev/null || echo 0) patches"
+
+# sparse: only warnings in files we add or the series changes count
+out=$(kernel_out isolation x86_64)
+[ -f "$out/.config" ] || "$TOP/scripts/build-kernel.sh" isolation x86_64
+mapfile -t touched < <({ printf '%s\n' "${ours[@]}"; git -C "$src" diff --name-only base "$(cat "$TREES/.series-tip")"; } | sort -u)
+make -s -C "$src" O="$out" C=2 CHECK="sparse" CC="ccache gcc" \
+	drivers/iommu/ drivers/vfio/ > "$out/sparse.log" 2>&1 || { tail -20 "$out/sparse.log"; die "sparse run failed"; }
+n=0
+for f in "${touched[@]}"; do
+	[ -n "$f" ] || continue
+	if grep -F "$f:" "$out/sparse.log"; then
+		n=$((n + 1))
+	fi
+done
+note "sparse: drivers/iommu drivers/vfio, $(grep -c 'warning:' "$out/sparse.log" || true) warnings in base code, $n of our files with warnings"
+[ $n = 0 ] || fail=1
+[ $fail = 0 ] || die "lint found problems"
+note "lint clean"

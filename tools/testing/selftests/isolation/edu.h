@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The QEMU "edu" device (1234:11e8) as a DMA engine for tests. BAR0 holds
+ * the registers; the device's own 4 KiB buffer sits at device address
+ * EDU_BUF. The device starts a transfer when EDU_CMD is written with
+ * EDU_CMD_START and clears that bit when done. Bus mastering must be on
+ * in the PCI command register, or QEMU drops the transfer.
+ */
+#ifndef EDU_H
+#define EDU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+#define EDU_BAR0_SIZE	0x100000
+
+#define EDU_ID		0x00	/* reads 0x010000ed */
+#define EDU_ID_VALUE	0x010000edu
+#define EDU_LIVENESS	0x04	/* reads back the bitwise NOT of what was written */
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_DEV	0x2	/* RAM -> device buffer; clear: device -> RAM */
+
+#define EDU_BUF		0x40000
+/* QEMU 7.2 aborts on a transfer of the whole 4096-byte buffer. */
+#define EDU_MAX_XFER	4095
+/* Device addresses are clamped to the edu's 28-bit DMA mask. */
+#define EDU_DMA_BITS	28
+
+static inline uint32_t edu_rd32(volatile void *bar, unsigned int off)
+{
+	return *(volatile uint32_t *)((volatile char *)bar + off);
+}
+
+static inline void edu_wr32(volatile void *bar, unsigned int off, uint32_t v)
+{
+	*(volatile uint32_t *)((volatile char *)bar + off) = v;
+}
+
+static inline void edu_wr64(volatile void *bar, unsigned int off, uint64_t v)
+{
+	*(volatile uint64_t *)((volatile char *)bar + off) = v;
+}
+
+static inline uint64_t edu_rd64(volatile void *bar, unsigned int off)
+{
+	return *(volatile uint64_t *)((volatile char *)bar + off);
+}
+
+/*
+ * One transfer between device address @iova and the edu's buffer (offset
+ * @off in it). Returns 0 when the engine reports completion, -1 after
+ * @timeout_ms. Completion says nothing about whether the IOMMU let the
+ * data through: callers compare bytes.
+ */
+static inline int edu_dma(volatile void *bar, uint64_t iova, unsigned int off,
+			  uint64_t count, bool to_device, int timeout_ms)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	int waited;
+
+	if (to_device) {
+		edu_wr64(bar, EDU_DMA_SRC, iova);
+		edu_wr64(bar, EDU_DMA_DST, EDU_BUF + off);
+	} else {
+		edu_wr64(bar, EDU_DMA_SRC, EDU_BUF + off);
+		edu_wr64(bar, EDU_DMA_DST, iova);
+	}
+	edu_wr64(bar, EDU_DMA_CNT, count);
+	edu_wr64(bar, EDU_DMA_CMD, EDU_CMD_START | (to_device ? EDU_CMD_TO_DEV : 0));
+	for (waited = 0; waited < timeout_ms; waited++) {
+		if (!(edu_rd64(bar, EDU_DMA_CMD) & EDU_CMD_START))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+#endif

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Helpers shared by the isolation selftests; see isolation_util.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "isolation_util.h"
+
+#define TOPOLOGY_FILE	"/harness/topology"
+#define PCI_DEVICES	"/sys/bus/pci/devices"
+
+int iso_write(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != strlen(val))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+int iso_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return 0;
+}
+
+/*
+ * Follow a slot path from the root bus: the first component is a slot on
+ * bus 00, each later one a slot on the secondary bus of the previous
+ * device (whose sysfs directory holds its children).
+ */
+int iso_path_to_bdf(const char *path, char *bdf, size_t len)
+{
+	char dir[PATH_MAX], copy[128], *tok, *save = NULL;
+	char cur[ISO_BDF_LEN] = "";
+	unsigned int bus = 0;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	snprintf(dir, sizeof(dir), "/sys/devices/pci0000:00");
+	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		struct dirent *de;
+		DIR *d;
+		bool found = false;
+
+		if (cur[0]) {
+			/* the child bus number is in the child's own name */
+			d = opendir(dir);
+			if (!d)
+				return -ENOENT;
+			while ((de = readdir(d))) {
+				unsigned int dom, b, s, f;
+
+				if (sscanf(de->d_name, "%x:%x:%x.%x", &dom, &b, &s, &f) == 4) {
+					bus = b;
+					found = true;
+					break;
+				}
+			}
+			closedir(d);
+			if (!found)
+				return -ENOENT;
+		}
+		snprintf(cur, sizeof(cur), "0000:%02x:%s", bus, tok);
+		if (strlen(dir) + strlen(cur) + 2 > sizeof(dir))
+			return -ENAMETOOLONG;
+		strcat(dir, "/");
+		strcat(dir, cur);
+		if (access(dir, F_OK))
+			return -ENOENT;
+	}
+	snprintf(bdf, len, "%s", cur);
+	return 0;
+}
+
+int iso_topology_load(struct iso_topology *t)
+{
+	char line[256];
+	FILE *f;
+
+	memset(t, 0, sizeof(*t));
+	f = fopen(TOPOLOGY_FILE, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f) && t->nr < ISO_MAX_DEVS) {
+		struct iso_dev *d = &t->dev[t->nr];
+		char path[128];
+
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "%31s %31s %127s", d->name, d->driver, path) != 3)
+			continue;
+		if (iso_path_to_bdf(path, d->bdf, sizeof(d->bdf)))
+			d->bdf[0] = '\0';
+		t->nr++;
+	}
+	fclose(f);
+	return 0;
+}
+
+struct iso_dev *iso_topology_find(struct iso_topology *t, const char *name)
+{
+	int i;
+
+	for (i = 0; i < t->nr; i++)
+		if (!strcmp(t->dev[i].name, name))
+			return &t->dev[i];
+	return NULL;
+}
+
+int iso_dev_group(const char *bdf)
+{
+	char path[PATH_MAX], target[PATH_MAX], *slash;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	slash = strrchr(target, '/');
+	return slash ? atoi(slash + 1) : -1;
+}
+
+int iso_dev_driver(const char *bdf, char *buf, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX], *slash;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		buf[0] = '\0';
+		return 0;
+	}
+	target[n] = '\0';
+	slash = strrchr(target, '/');
+	snprintf(buf, len, "%s", slash ? slash + 1 : target);
+	return 0;
+}
+
+int iso_unbind(const char *bdf)
+{
+	char path[PATH_MAX], drv[64];
+	int ret;
+
+	ret = iso_dev_driver(bdf, drv, sizeof(drv));
+	if (ret || !drv[0])
+		return ret;
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind", bdf);
+	return iso_write(path, bdf);
+}
+
+int iso_bind(const char *bdf, const char *driver)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	ret = iso_unbind(bdf);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
+	ret = iso_write(path, driver);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	return iso_write(path, bdf);
+}
+
+bool iso_have_core(void)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	d = opendir(PCI_DEVICES);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), PCI_DEVICES "/%s/isolation_group", de->d_name);
+		found = !access(path, F_OK);
+	}
+	closedir(d);
+	return found;
+}
+
+bool iso_have_qmp(void)
+{
+	const char *v = getenv("ISOLATION_QMP");
+
+	return v && !strcmp(v, "1");
+}
+
+int iso_qmp(const char *json)
+{
+	/* One line on the console; the host harness acts on it. */
+	fflush(stdout);
+	printf("@@qmp %s\n", json);
+	fflush(stdout);
+	return 0;
+}
+
+int iso_wait_path(const char *path, bool present, int timeout_ms)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	int waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 50) {
+		if (!access(path, F_OK) == present)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
