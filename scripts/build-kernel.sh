@@ -14,7 +14,6 @@ arch=${2:?usage: $0 VARIANT ARCH [debug]}
 flavour=${3:-}
 karch=$(arch_kernel "$arch")
 cross=$(arch_cross "$arch")
-src=$(variant_tree "$variant")
 out=$(kernel_out "$variant" "$arch" "$flavour")
 
 "$TOP/scripts/assemble.sh" "$variant"
@@ -26,7 +25,7 @@ frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config")
 cat "${frags[@]}" > "$out/fragment.new"
 
 kmake() {
-	make -C "$src" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" \
+	in_src "$variant" make -C "$SRC" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" \
 		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" "$@"
 }
 

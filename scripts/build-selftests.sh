@@ -44,5 +44,6 @@ for variant in "$@"; do
 	note "building edu_dma.ko for $variant/$arch"
 	mkdir -p "$mod"
 	cp "$TOP/tools/testing/selftests/isolation/edu_dma/"* "$mod/"
-	make -s -C "$out" ARCH="$karch" CROSS_COMPILE="$cross" M="$mod" modules
+	in_src "$variant" make -s -C "$out" ARCH="$karch" CROSS_COMPILE="$cross" \
+		CC="ccache ${cross}gcc" M="$mod" modules
 done

@@ -7,8 +7,12 @@ TREES=$BUILD/tree
 OUT=$BUILD/out
 LOGS=$BUILD/logs
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/isolation-ccache}
-# Hits across trees (stock/isolation) need paths made relative.
-export CCACHE_BASEDIR=$TREES
+# Every kernel is compiled through one path, $SRC, onto which the chosen
+# variant's tree is bind-mounted in a private mount namespace (in_src), so
+# compiler command lines are the same for both variants and ccache reuses
+# the objects of files the series does not change.
+SRC=$BUILD/src
+export CCACHE_BASEDIR=$BUILD
 export CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 
@@ -59,3 +63,13 @@ kernel_out() {
 KERNEL_DIRS="arch drivers include lib tools Documentation"
 
 GIT_ID=(-c user.name="isolation harness" -c user.email="harness@localhost")
+
+# in_src VARIANT CMD...: run CMD with the variant's tree mounted at $SRC.
+in_src() {
+	local tree
+	tree=$(variant_tree "$1")
+	shift
+	mkdir -p "$SRC"
+	unshare -m --propagation private \
+		bash -c 'mount --bind "$0" "$1" && shift 2 && exec "$@"' "$tree" "$SRC" "$@"
+}

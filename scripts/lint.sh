@@ -36,7 +36,7 @@ note "checkpatch --strict: ${#ours[@]} files, $(grep -cv '^#' "$TOP/patches/seri
 out=$(kernel_out isolation x86_64)
 [ -f "$out/.config" ] || "$TOP/scripts/build-kernel.sh" isolation x86_64
 mapfile -t touched < <({ printf '%s\n' "${ours[@]}"; git -C "$src" diff --name-only base "$(cat "$TREES/.series-tip")"; } | sort -u)
-make -s -C "$src" O="$out" C=2 CHECK="sparse" CC="ccache gcc" \
+in_src isolation make -s -C "$SRC" O="$out" C=2 CHECK="sparse" CC="ccache gcc" \
 	drivers/iommu/ drivers/vfio/ > "$out/sparse.log" 2>&1 || { tail -20 "$out/sparse.log"; die "sparse run failed"; }
 n=0
 for f in "${touched[@]}"; do

@@ -15,6 +15,7 @@
 
 #define TOPOLOGY_FILE	"/harness/topology"
 #define PCI_DEVICES	"/sys/bus/pci/devices"
+#define GROUPS_DIR	"/sys/kernel/iommu_groups"
 
 int iso_write(const char *path, const char *val)
 {
@@ -76,8 +77,11 @@ int iso_path_to_bdf(const char *path, char *bdf, size_t len)
 				return -ENOENT;
 			while ((de = readdir(d))) {
 				unsigned int dom, b, s, f;
+				int end = 0;
 
-				if (sscanf(de->d_name, "%x:%x:%x.%x", &dom, &b, &s, &f) == 4) {
+				/* not a port service ("0000:00:05.0:pcie002") */
+				if (sscanf(de->d_name, "%x:%x:%x.%x%n", &dom, &b, &s, &f, &end) == 4 &&
+				    !de->d_name[end]) {
 					bus = b;
 					found = true;
 					break;
@@ -146,6 +150,47 @@ int iso_dev_group(const char *bdf)
 	target[n] = '\0';
 	slash = strrchr(target, '/');
 	return slash ? atoi(slash + 1) : -1;
+}
+
+static int no_dots(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+int iso_group_list(int *ids, int max)
+{
+	struct dirent **de;
+	int n, i, nr = 0;
+
+	n = scandir(GROUPS_DIR, &de, no_dots, versionsort);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		if (nr < max)
+			ids[nr++] = atoi(de[i]->d_name);
+		free(de[i]);
+	}
+	free(de);
+	return nr;
+}
+
+int iso_group_devices(int group, char (*names)[ISO_DEVNAME_LEN], int max)
+{
+	char path[PATH_MAX];
+	struct dirent **de;
+	int n, i, nr = 0;
+
+	snprintf(path, sizeof(path), GROUPS_DIR "/%d/devices", group);
+	n = scandir(path, &de, no_dots, alphasort);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		if (nr < max)
+			snprintf(names[nr++], ISO_DEVNAME_LEN, "%s", de[i]->d_name);
+		free(de[i]);
+	}
+	free(de);
+	return nr;
 }
 
 int iso_dev_driver(const char *bdf, char *buf, size_t len)

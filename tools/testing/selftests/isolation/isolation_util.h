@@ -35,6 +35,16 @@ int iso_path_to_bdf(const char *path, char *bdf, size_t len);
 /* Group number of a PCI device from its iommu_group link, -1 if none. */
 int iso_dev_group(const char *bdf);
 
+/* Numbers of the groups in /sys/kernel/iommu_groups, ascending; count or -errno. */
+int iso_group_list(int *ids, int max);
+
+/*
+ * Entry names of /sys/kernel/iommu_groups/N/devices (the devices' sysfs
+ * names), sorted; count or -errno.
+ */
+#define ISO_DEVNAME_LEN	256
+int iso_group_devices(int group, char (*names)[ISO_DEVNAME_LEN], int max);
+
 /* Bound driver's name into buf ("" if none); 0 or -errno. */
 int iso_dev_driver(const char *bdf, char *buf, size_t len);
 

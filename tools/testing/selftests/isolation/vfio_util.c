@@ -19,6 +19,7 @@
 #include "vfio_util.h"
 
 #define PCI_DEVICES		"/sys/bus/pci/devices"
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define PCI_COMMAND		0x04
 #define PCI_COMMAND_MEMORY	0x2
 #define PCI_COMMAND_MASTER	0x4
@@ -344,7 +345,7 @@ bool iommu_fault_line(const char *msg)
 	const char *p;
 	size_t i;
 
-	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(pat); i++)
 		if (strstr(msg, pat[i]))
 			return true;
 	/* arm-smmu-v3.c arm_smmu_evtq_thread(): "event 0x%02x received:" */

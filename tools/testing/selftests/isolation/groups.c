@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Enumeration of isolation groups as userspace sees them in sysfs:
+ *  - every PCI device behind an IOMMU has an iommu_group link;
+ *  - the links and /sys/kernel/iommu_groups/N/devices agree both ways, and
+ *    no device is in two groups;
+ *  - the reference topology is grouped as expected/MACHINE says (format in
+ *    expected/README), one test per expected group.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "isolation_util.h"
+
+#define GROUPS_DIR	"/sys/kernel/iommu_groups"
+#define PCI_DIR		"/sys/bus/pci/devices"
+#define IOMMU_CLASS	"/sys/class/iommu"
+#define MAX_GROUPS	512
+#define MAX_GROUP_DEVS	256
+#define MAX_LINES	ISO_MAX_DEVS
+#define REASON_LEN	160
+#define PATH_LEN	(PATH_MAX + 64)	/* a realpath() result plus a file name */
+
+/*
+ * Report an expected failure decided at run time. XFAIL_ADD() only covers
+ * tests known when the program is built; a test that ends with exit code
+ * KSFT_XFAIL is passed through by __wait_for_test() and printed as
+ * "ok N name # XFAIL reason".
+ */
+#define XFAIL_NOW(statement, fmt, ...) do { \
+	snprintf(_metadata->results->reason, \
+		 sizeof(_metadata->results->reason), fmt, ##__VA_ARGS__); \
+	_metadata->exit_code = KSFT_XFAIL; \
+	statement; \
+} while (0)
+
+static const char *machine(void)
+{
+	const char *m = getenv("ISOLATION_MACHINE");
+
+	return m ? m : "";
+}
+
+/* Harness machines other than "none" have an IOMMU (README). */
+static bool machine_has_iommu(void)
+{
+	return machine()[0] && strcmp(machine(), "none");
+}
+
+/*
+ * No group at all is right only where there is no IOMMU: skip there (and
+ * outside the harness), fail on a machine that has one.
+ */
+#define REQUIRE_GROUPS(nr) do { \
+	ASSERT_LE(0, nr) TH_LOG("cannot list " GROUPS_DIR ": %s", strerror(-(nr))); \
+	if (!(nr) && !machine_has_iommu()) \
+		SKIP(return, "no IOMMU groups on machine '%s'", machine()); \
+	ASSERT_LT(0, nr) TH_LOG("machine %s has an IOMMU but no groups", machine()); \
+} while (0)
+
+static int no_dots(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+/* path is dir itself or lies below it */
+static bool path_below(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	return !strncmp(path, dir, len) && (path[len] == '\0' || path[len] == '/');
+}
+
+/* Group number from a device's iommu_group link (by sysfs path), -1 if none. */
+static int link_group(const char *devpath)
+{
+	char path[PATH_LEN], target[PATH_MAX], *slash;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/iommu_group", devpath);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	slash = strrchr(target, '/');
+	return slash ? atoi(slash + 1) : -1;
+}
+
+static bool is_host_bridge(const char *bdf)
+{
+	char path[PATH_MAX], class[16];
+
+	snprintf(path, sizeof(path), PCI_DIR "/%s/class", bdf);
+	return !iso_read(path, class, sizeof(class)) && !strncmp(class, "0x0600", 6);
+}
+
+/*
+ * The IOMMU's own PCI function (amd-iommu, virtio-iommu) is not translated
+ * by itself: it is the device, or an ancestor of the device, that an entry
+ * of /sys/class/iommu names.
+ */
+static bool is_iommu_function(const char *bdf)
+{
+	char path[PATH_MAX], dev[PATH_MAX], iommu[PATH_MAX];
+	struct dirent **de;
+	bool found = false;
+	int n, i;
+
+	snprintf(path, sizeof(path), PCI_DIR "/%s", bdf);
+	if (!realpath(path, dev))
+		return false;
+	n = scandir(IOMMU_CLASS, &de, no_dots, alphasort);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), IOMMU_CLASS "/%s/device", de[i]->d_name);
+		if (realpath(path, iommu) && path_below(iommu, dev))
+			found = true;
+		free(de[i]);
+	}
+	if (n >= 0)
+		free(de);
+	return found;
+}
+
+/*
+ * Every PCI device has an iommu_group link, except host bridges (which the
+ * firmware may leave out of the IOMMU's scope) and the IOMMU's own function.
+ */
+TEST(device_links)
+{
+	int ids[MAX_GROUPS], nr, n, i, missing = 0, linked = 0;
+	struct dirent **de;
+
+	nr = iso_group_list(ids, MAX_GROUPS);
+	REQUIRE_GROUPS(nr);
+
+	n = scandir(PCI_DIR, &de, no_dots, alphasort);
+	ASSERT_LT(0, n) TH_LOG("no PCI devices in " PCI_DIR);
+	for (i = 0; i < n; i++) {
+		const char *bdf = de[i]->d_name;
+
+		if (iso_dev_group(bdf) >= 0) {
+			linked++;
+		} else if (is_host_bridge(bdf)) {
+			TH_LOG("%s: host bridge, not behind the IOMMU: no group", bdf);
+		} else if (is_iommu_function(bdf)) {
+			TH_LOG("%s: the IOMMU's own function: no group", bdf);
+		} else {
+			TH_LOG("%s: no iommu_group link", bdf);
+			missing++;
+		}
+		free(de[i]);
+	}
+	free(de);
+	EXPECT_EQ(0, missing);
+	EXPECT_LT(0, linked);
+}
+
+/*
+ * Every entry of N/devices links back to N, no device is listed in two
+ * groups, and every PCI device whose link names N is listed in N/devices.
+ */
+TEST(links_agree)
+{
+	static char names[MAX_GROUP_DEVS][ISO_DEVNAME_LEN];
+	int ids[MAX_GROUPS], owner[MAX_GROUPS * 4];
+	char *seen[MAX_GROUPS * 4];
+	int nr, nr_seen = 0, g, i, j, n;
+	struct dirent **de;
+
+	nr = iso_group_list(ids, MAX_GROUPS);
+	REQUIRE_GROUPS(nr);
+
+	for (g = 0; g < nr; g++) {
+		char path[PATH_LEN], dev[PATH_MAX], want[PATH_MAX], got[PATH_MAX];
+
+		n = iso_group_devices(ids[g], names, MAX_GROUP_DEVS);
+		EXPECT_LT(0, n) TH_LOG("group %d lists no devices", ids[g]);
+		snprintf(path, sizeof(path), GROUPS_DIR "/%d", ids[g]);
+		ASSERT_NE(NULL, realpath(path, want));
+		for (i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), GROUPS_DIR "/%d/devices/%.255s", ids[g],
+				 names[i]);
+			if (!realpath(path, dev)) {
+				TH_LOG("group %d: dangling devices/%s", ids[g], names[i]);
+				_metadata->exit_code = KSFT_FAIL;
+				continue;
+			}
+			snprintf(path, sizeof(path), "%s/iommu_group", dev);
+			if (!realpath(path, got))
+				snprintf(got, sizeof(got), "(no link)");
+			EXPECT_STREQ(want, got)
+				TH_LOG("%s is in group %d but its iommu_group is %s",
+				       names[i], ids[g], got);
+			for (j = 0; j < nr_seen; j++) {
+				EXPECT_STRNE(seen[j], dev)
+					TH_LOG("%s is in groups %d and %d",
+					       names[i], owner[j], ids[g]);
+			}
+			ASSERT_GT(MAX_GROUPS * 4, nr_seen);
+			owner[nr_seen] = ids[g];
+			seen[nr_seen++] = strdup(dev);
+		}
+	}
+
+	n = scandir(PCI_DIR, &de, no_dots, alphasort);
+	ASSERT_LT(0, n);
+	for (i = 0; i < n; i++) {
+		char path[PATH_MAX], dev[PATH_MAX], listed[PATH_MAX];
+		const char *bdf = de[i]->d_name;
+
+		snprintf(path, sizeof(path), PCI_DIR "/%s", bdf);
+		g = link_group(path);
+		if (g >= 0 && realpath(path, dev)) {
+			snprintf(path, sizeof(path), GROUPS_DIR "/%d/devices/%s", g, bdf);
+			if (!realpath(path, listed))
+				snprintf(listed, sizeof(listed), "(not listed)");
+			EXPECT_STREQ(dev, listed)
+				TH_LOG("%s links to group %d, whose devices/ has %s",
+				       bdf, g, listed);
+		}
+		free(de[i]);
+	}
+	free(de);
+	for (j = 0; j < nr_seen; j++)
+		free(seen[j]);
+}
+
+/* One group line of expected/MACHINE with its optional stock line. */
+struct exp_line {
+	char name[256];			/* test variant: the devices joined by '+' */
+	int nr;
+	char dev[ISO_MAX_DEVS][ISO_NAME_LEN];
+	char reason[REASON_LEN];
+	bool stock;			/* a stock line follows */
+	int part[ISO_MAX_DEVS];		/* the stock part of each device */
+	char stock_reason[REASON_LEN];
+};
+
+static struct exp_line exp_lines[MAX_LINES];
+static int exp_nr;
+static char exp_path[128];
+static char exp_error[512];		/* why the expected file is unusable */
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return s;
+}
+
+static int exp_find(const struct exp_line *l, const char *name)
+{
+	int i;
+
+	for (i = 0; i < l->nr; i++)
+		if (!strcmp(l->dev[i], name))
+			return i;
+	return -1;
+}
+
+static int parse_group(struct exp_line *l, char **save)
+{
+	char *tok;
+
+	while ((tok = strtok_r(NULL, " \t\n", save))) {
+		if (l->nr == ISO_MAX_DEVS || strlen(tok) >= ISO_NAME_LEN)
+			return -E2BIG;
+		if (exp_find(l, tok) >= 0)
+			return -EEXIST;
+		snprintf(l->dev[l->nr], ISO_NAME_LEN, "%s", tok);
+		if (l->nr)
+			strncat(l->name, "+", sizeof(l->name) - strlen(l->name) - 1);
+		strncat(l->name, tok, sizeof(l->name) - strlen(l->name) - 1);
+		l->nr++;
+	}
+	return l->nr ? 0 : -EINVAL;
+}
+
+static int parse_stock(struct exp_line *l, char **save)
+{
+	int i, part = 0, done = 0;
+	char *tok;
+
+	for (i = 0; i < l->nr; i++)
+		l->part[i] = -1;
+	while ((tok = strtok_r(NULL, " \t\n", save))) {
+		if (!strcmp(tok, "|")) {
+			part++;
+			continue;
+		}
+		i = exp_find(l, tok);
+		if (i < 0 || l->part[i] >= 0)
+			return -EINVAL;
+		l->part[i] = part;
+		done++;
+	}
+	return done == l->nr ? 0 : -EINVAL;
+}
+
+static int load_expected(void)
+{
+	struct exp_line *last = NULL;
+	int lineno = 0, ret = 0;
+	char buf[512];
+	FILE *f;
+
+	if (!machine_has_iommu())
+		return -ENOENT;
+	snprintf(exp_path, sizeof(exp_path), "/harness/expected/%s", machine());
+	f = fopen(exp_path, "r");
+	if (!f) {
+		snprintf(exp_path, sizeof(exp_path), "expected/%s", machine());
+		f = fopen(exp_path, "r");
+	}
+	if (!f) {
+		snprintf(exp_error, sizeof(exp_error), "no expected/%s: %s", machine(),
+			 strerror(errno));
+		return -ENOENT;
+	}
+	while (!ret && fgets(buf, sizeof(buf), f)) {
+		char *hash, *reason = "", *tok, *save = NULL;
+
+		lineno++;
+		hash = strchr(buf, '#');
+		if (hash) {
+			*hash = '\0';
+			reason = trim(hash + 1);
+		}
+		tok = strtok_r(buf, " \t\n", &save);
+		if (!tok) {
+			last = NULL;
+			continue;
+		}
+		if (!strcmp(tok, "group") && exp_nr < MAX_LINES) {
+			last = &exp_lines[exp_nr++];
+			snprintf(last->reason, REASON_LEN, "%s", reason);
+			ret = parse_group(last, &save);
+		} else if (!strcmp(tok, "stock") && last && !last->stock) {
+			snprintf(last->stock_reason, REASON_LEN, "%s", reason);
+			last->stock = true;
+			ret = parse_stock(last, &save);
+			last = NULL;
+		} else {
+			ret = -EINVAL;
+		}
+	}
+	fclose(f);
+	if (ret)
+		snprintf(exp_error, sizeof(exp_error), "%s:%d: malformed line (see README)",
+			 exp_path, lineno);
+	return ret;
+}
+
+FIXTURE(expected) {
+	struct iso_topology topo;
+	bool core;
+};
+
+FIXTURE_VARIANT(expected) {
+	const struct exp_line *line;
+};
+
+FIXTURE_SETUP(expected)
+{
+	if (!variant)
+		SKIP(return, "no expected grouping (see expected_file)");
+	ASSERT_EQ(0, iso_topology_load(&self->topo));
+	self->core = iso_have_core();
+}
+
+FIXTURE_TEARDOWN(expected)
+{
+}
+
+/*
+ * The group lines are only known at run time: register one variant of the
+ * "expected" fixture per line, after the harness's own constructors have
+ * registered the fixture (priority KSELFTEST_PRIO_TEST).
+ */
+static struct __fixture_variant_metadata exp_meta[MAX_LINES];
+static FIXTURE_VARIANT(expected) exp_variant[MAX_LINES];
+
+static void __attribute__((constructor(KSELFTEST_PRIO_TEST + 1))) register_expected(void)
+{
+	int i;
+
+	if (load_expected())
+		return;
+	for (i = 0; i < exp_nr; i++) {
+		exp_variant[i].line = &exp_lines[i];
+		exp_meta[i].name = exp_lines[i].name;
+		exp_meta[i].data = &exp_variant[i];
+		__register_fixture_variant(&_expected_fixture_object, &exp_meta[i]);
+	}
+}
+
+/* The expected file exists, parses, and names each topology device once. */
+TEST(expected_file)
+{
+	struct iso_topology topo;
+	int i, j, count;
+
+	if (!machine_has_iommu())
+		SKIP(return, "machine '%s' has no expected grouping", machine());
+	ASSERT_EQ('\0', exp_error[0]) TH_LOG("%s", exp_error);
+	ASSERT_EQ(0, iso_topology_load(&topo));
+	ASSERT_LT(0, topo.nr);
+
+	for (i = 0; i < topo.nr; i++) {
+		count = 0;
+		for (j = 0; j < exp_nr; j++)
+			count += exp_find(&exp_lines[j], topo.dev[i].name) >= 0;
+		EXPECT_EQ(1, count)
+			TH_LOG("%s: %s is in %d group lines", exp_path, topo.dev[i].name, count);
+	}
+	for (j = 0; j < exp_nr; j++) {
+		for (i = 0; i < exp_lines[j].nr; i++) {
+			const char *name = exp_lines[j].dev[i];
+
+			EXPECT_NE(NULL, iso_topology_find(&topo, name))
+				TH_LOG("%s: %s is not in the topology", exp_path, name);
+		}
+	}
+}
+
+/* Actual groups of the line's devices as "name=group ...". */
+static void describe(const struct exp_line *l, const int *grp, char *buf, size_t len)
+{
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->nr && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s=%d", i ? " " : "",
+				l->dev[i], grp[i]);
+}
+
+TEST_F(expected, grouped)
+{
+	const struct exp_line *l = variant->line;
+	int grp[ISO_MAX_DEVS], i, j, outsiders = 0;
+	bool one = true, stock = true;
+	char actual[1024];
+
+	for (i = 0; i < l->nr; i++) {
+		struct iso_dev *d = iso_topology_find(&self->topo, l->dev[i]);
+
+		ASSERT_NE(NULL, d) TH_LOG("%s is not in the topology", l->dev[i]);
+		ASSERT_NE('\0', d->bdf[0]) TH_LOG("%s is absent in the guest", l->dev[i]);
+		grp[i] = iso_dev_group(d->bdf);
+		ASSERT_LE(0, grp[i]) TH_LOG("%s (%s) has no iommu_group", l->dev[i], d->bdf);
+	}
+	describe(l, grp, actual, sizeof(actual));
+
+	/* no other topology device may share a group with these */
+	for (j = 0; j < self->topo.nr; j++) {
+		const struct iso_dev *d = &self->topo.dev[j];
+		int g;
+
+		if (exp_find(l, d->name) >= 0 || !d->bdf[0])
+			continue;
+		g = iso_dev_group(d->bdf);
+		for (i = 0; i < l->nr; i++) {
+			if (g == grp[i]) {
+				TH_LOG("%s (not in this line) shares group %d", d->name, g);
+				outsiders++;
+				break;
+			}
+		}
+	}
+
+	for (i = 0; i < l->nr; i++) {
+		one &= grp[i] == grp[0];
+		for (j = 0; l->stock && j < l->nr; j++)
+			stock &= (l->part[i] == l->part[j]) == (grp[i] == grp[j]);
+	}
+	if (!outsiders && one)
+		return;
+	if (!outsiders && l->stock && stock) {
+		if (!self->core)
+			XFAIL_NOW(return, "stock grouping: %s", l->stock_reason);
+		TH_LOG("stock grouping on a kernel with the isolation core");
+	}
+	TH_LOG("expected one group (%s)", l->reason);
+	TH_LOG("actual: %s", actual);
+	EXPECT_TRUE(one && !outsiders);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VFIO viability: a group in which a device is bound to a host DMA-API
+ * driver cannot be given to VFIO, and can once that device is unbound.
+ *
+ * What makes a group "not viable" in 6.12 is DMA ownership: a driver bound
+ * without driver_managed_dma takes the group's default domain
+ * (iommu_device_use_default_domain(), owner_cnt > 0 with no owner), so
+ * iommu_group_claim_dma_owner() from VFIO_GROUP_SET_CONTAINER and
+ * iommu_device_claim_dma_owner() from VFIO_DEVICE_BIND_IOMMUFD fail with
+ * EPERM, and VFIO_GROUP_GET_STATUS leaves out VFIO_GROUP_FLAGS_VIABLE.
+ * Devices with no driver, and drivers that manage DMA themselves (pcieport,
+ * vfio-pci; pci-stub too, which is why it would be no help here) do not
+ * count.
+ *
+ * host_driver: two devices of one group, one bound to vfio-pci and the other
+ * to a real DMA-API driver:
+ *   e1000e  nic-mf0/nic-mf1, the multifunction e1000e on the root bus: no
+ *           ACS and no ACS quirk for 8086:10d3, so one group; e1000e is built
+ *           in and bound at boot, which is the everyday case.
+ *   edu_dma edu-mf0/edu-mf1, the conventional multifunction edu on the root
+ *           bus, with edu_dma.ko (a DMA-API driver whose probe does a DMA
+ *           round trip) on edu-mf1. Root bus, so AMD-Vi's DMA defect behind
+ *           bridges does not make its probe fail.
+ * Both the legacy container and the cdev/iommufd path are checked, refused
+ * first and accepted after the unbind, so a refusal for another reason
+ * (e.g. no MSI isolation) cannot pass as the rule.
+ *
+ * no_host_driver: the controls. A group with other devices that have no
+ * driver (the pcie-pci-bridge, which nothing binds, and the second edu
+ * behind it), or that are bound to the driver_managed_dma pcieport (a switch
+ * downstream port grouped with its endpoint on stock), is viable.
+ *
+ * The parent restores every device's driver (and driver_override) as it
+ * found it after each test, whatever the test did.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/vfio.h>
+
+#include "../kselftest_harness.h"
+#include "isolation_util.h"
+#include "vfio_util.h"
+
+#define EDU_DMA_KO	"/harness/edu_dma.ko"
+#define MSI_PARAM	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+
+/* Drivers that may sit in a group VFIO takes: they manage DMA themselves. */
+static bool dma_managing_driver(const char *drv)
+{
+	return !drv[0] || !strcmp(drv, "vfio-pci") || !strcmp(drv, "pcieport");
+}
+
+static int restore_driver(const char *bdf, const char *drv)
+{
+	char path[PATH_MAX], cur[ISO_NAME_LEN];
+	int ret;
+
+	if (iso_dev_driver(bdf, cur, sizeof(cur)) == 0 && !strcmp(cur, drv))
+		return 0;
+	ret = vfio_release_bdf(bdf);
+	if (ret || !drv[0])
+		return ret;
+	/* drivers whose ID table matches bind without an override */
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", drv);
+	ret = iso_write(path, bdf);
+	if (ret == -ENODEV || ret == -EINVAL) {
+		ret = iso_bind(bdf, drv);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+		iso_write(path, "\n");
+	}
+	return ret;
+}
+
+static const char *cdev_hint(int ret, const char *step)
+{
+	char val[8] = "";
+
+	if (ret == -EPERM && !strcmp(step, "VFIO_DEVICE_BIND_IOMMUFD") &&
+	    !iso_read(MSI_PARAM, val, sizeof(val)) && val[0] == 'N')
+		return " (no MSI isolation needs iommufd.allow_unsafe_interrupts=1)";
+	return "";
+}
+
+FIXTURE(host_driver) {
+	char vfio_bdf[ISO_BDF_LEN];
+	char host_bdf[ISO_BDF_LEN];
+	char vfio_orig[ISO_NAME_LEN];	/* drivers as found, restored after */
+	char host_orig[ISO_NAME_LEN];
+	int group;
+	int bind_vfio;
+	int bind_host;
+	bool touched;
+	bool loaded_module;
+};
+
+FIXTURE_VARIANT(host_driver) {
+	const char *vfio_dev;
+	const char *host_dev;
+	const char *host_drv;
+	const char *module;	/* to load first, or NULL for a built-in driver */
+};
+
+FIXTURE_VARIANT_ADD(host_driver, e1000e) {
+	.vfio_dev = "nic-mf1",
+	.host_dev = "nic-mf0",
+	.host_drv = "e1000e",
+};
+
+FIXTURE_VARIANT_ADD(host_driver, edu_dma) {
+	.vfio_dev = "edu-mf0",
+	.host_dev = "edu-mf1",
+	.host_drv = "edu_dma",
+	.module = EDU_DMA_KO,
+};
+
+FIXTURE_SETUP(host_driver)
+{
+	struct iso_topology topo;
+	struct iso_dev *v, *h;
+	int hg;
+
+	ASSERT_EQ(0, iso_topology_load(&topo));
+	v = iso_topology_find(&topo, variant->vfio_dev);
+	h = iso_topology_find(&topo, variant->host_dev);
+	ASSERT_TRUE(v && h);
+	if (!v->bdf[0] || !h->bdf[0])
+		SKIP(return, "%s or %s not present", variant->vfio_dev, variant->host_dev);
+	snprintf(self->vfio_bdf, sizeof(self->vfio_bdf), "%s", v->bdf);
+	snprintf(self->host_bdf, sizeof(self->host_bdf), "%s", h->bdf);
+	self->group = iso_dev_group(v->bdf);
+	hg = iso_dev_group(h->bdf);
+	if (self->group < 0)
+		SKIP(return, "%s has no IOMMU group: no IOMMU", v->bdf);
+	if (hg != self->group)
+		SKIP(return, "%s (group %d) and %s (group %d) do not share a group here",
+		     variant->vfio_dev, self->group, variant->host_dev, hg);
+
+	if (variant->module) {
+		int fd = open(variant->module, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			SKIP(return, "%s not in this guest", variant->module);
+		if (syscall(SYS_finit_module, fd, "", 0) == 0) {
+			self->loaded_module = true;
+		} else {
+			ASSERT_EQ(EEXIST, errno)
+				TH_LOG("loading %s: %s", variant->module, strerror(errno));
+		}
+		close(fd);
+	}
+	ASSERT_EQ(0, iso_dev_driver(v->bdf, self->vfio_orig, sizeof(self->vfio_orig)));
+	ASSERT_EQ(0, iso_dev_driver(h->bdf, self->host_orig, sizeof(self->host_orig)));
+
+	/* no ASSERT past this point: the parent's teardown must run */
+	self->touched = true;
+	if (strcmp(self->host_orig, variant->host_drv))
+		self->bind_host = iso_bind(h->bdf, variant->host_drv);
+	self->bind_vfio = iso_bind(v->bdf, "vfio-pci");
+	ksft_print_msg("group %d: %s %s -> vfio-pci (%d), %s %s -> %s (%d), IOMMU %s\n",
+		       self->group, variant->vfio_dev, v->bdf, self->bind_vfio,
+		       variant->host_dev, h->bdf, variant->host_drv, self->bind_host,
+		       iommu_model(v->bdf));
+}
+
+FIXTURE_TEARDOWN_PARENT(host_driver)
+{
+	if (!self->touched)
+		return;
+	EXPECT_EQ(0, restore_driver(self->vfio_bdf, self->vfio_orig));
+	EXPECT_EQ(0, restore_driver(self->host_bdf, self->host_orig));
+	if (self->loaded_module)
+		EXPECT_EQ(0, syscall(SYS_delete_module, "edu_dma", O_NONBLOCK));
+}
+
+static void host_bound(struct __test_metadata *_metadata, FIXTURE_DATA(host_driver) *self,
+		       const FIXTURE_VARIANT(host_driver) *variant)
+{
+	char drv[ISO_NAME_LEN];
+
+	ASSERT_EQ(0, self->bind_vfio)
+		TH_LOG("binding %s to vfio-pci: %s", self->vfio_bdf, strerror(-self->bind_vfio));
+	ASSERT_EQ(0, self->bind_host)
+		TH_LOG("binding %s to %s: %s", self->host_bdf, variant->host_drv,
+		       strerror(-self->bind_host));
+	ASSERT_EQ(0, iso_dev_driver(self->host_bdf, drv, sizeof(drv)));
+	ASSERT_STREQ(variant->host_drv, drv);
+}
+
+TEST_F(host_driver, type1_refused_until_unbound)
+{
+	struct vfio_ctx c;
+	int ret;
+
+	host_bound(_metadata, self, variant);
+
+	ret = vfio_type1_open(&c, self->vfio_bdf);
+	ksft_print_msg("with %s bound: %s -> %s, group flags %#x\n", variant->host_drv,
+		       c.step[0] ? c.step : "opened", strerror(-ret), c.group_flags);
+	vfio_ctx_close(&c);
+	ASSERT_STREQ("VFIO_GROUP_SET_CONTAINER", c.step);
+	ASSERT_EQ(-EPERM, ret);
+	ASSERT_EQ(0U, c.group_flags & VFIO_GROUP_FLAGS_VIABLE);
+
+	ASSERT_EQ(0, iso_unbind(self->host_bdf));
+	ret = vfio_type1_open(&c, self->vfio_bdf);
+	ksft_print_msg("%s unbound: %s -> %s, group flags %#x\n", self->host_bdf,
+		       c.step[0] ? c.step : "opened", strerror(-ret), c.group_flags);
+	vfio_ctx_close(&c);
+	ASSERT_EQ(0, ret)
+		TH_LOG("%s failed: %s", c.step, strerror(-ret));
+	ASSERT_NE(0U, c.group_flags & VFIO_GROUP_FLAGS_VIABLE);
+}
+
+TEST_F(host_driver, cdev_refused_until_unbound)
+{
+	struct vfio_ctx c;
+	int ret;
+
+	host_bound(_metadata, self, variant);
+
+	ret = vfio_cdev_open(&c, self->vfio_bdf);
+	ksft_print_msg("with %s bound: %s -> %s\n", variant->host_drv,
+		       c.step[0] ? c.step : "opened", strerror(-ret));
+	vfio_ctx_close(&c);
+	ASSERT_STREQ("VFIO_DEVICE_BIND_IOMMUFD", c.step);
+	ASSERT_EQ(-EPERM, ret);
+
+	ASSERT_EQ(0, iso_unbind(self->host_bdf));
+	ret = vfio_cdev_open(&c, self->vfio_bdf);
+	ksft_print_msg("%s unbound: %s -> %s\n", self->host_bdf,
+		       c.step[0] ? c.step : "opened", strerror(-ret));
+	vfio_ctx_close(&c);
+	ASSERT_EQ(0, ret)
+		TH_LOG("%s failed: %s%s", c.step, strerror(-ret), cdev_hint(ret, c.step));
+}
+
+FIXTURE(no_host_driver) {
+	char bdf[ISO_BDF_LEN];
+	char orig[ISO_NAME_LEN];
+	int group;
+	int bind_vfio;
+	bool touched;
+};
+
+FIXTURE_VARIANT(no_host_driver) {
+	const char *vfio_dev;
+	const char *why;
+};
+
+FIXTURE_VARIANT_ADD(no_host_driver, bridge) {
+	.vfio_dev = "edu-pb1",
+	.why = "behind the pcie-pci-bridge: bridge and edu-pb2 have no driver",
+};
+
+FIXTURE_VARIANT_ADD(no_host_driver, switch_port) {
+	.vfio_dev = "edu-sw1",
+	.why = "below an ACS-less switch port bound to pcieport",
+};
+
+FIXTURE_SETUP(no_host_driver)
+{
+	struct iso_topology topo;
+	struct iso_dev *d;
+
+	ASSERT_EQ(0, iso_topology_load(&topo));
+	d = iso_topology_find(&topo, variant->vfio_dev);
+	ASSERT_NE(NULL, d);
+	if (!d->bdf[0])
+		SKIP(return, "%s not present", variant->vfio_dev);
+	snprintf(self->bdf, sizeof(self->bdf), "%s", d->bdf);
+	self->group = iso_dev_group(d->bdf);
+	if (self->group < 0)
+		SKIP(return, "%s has no IOMMU group: no IOMMU", d->bdf);
+	ASSERT_EQ(0, iso_dev_driver(d->bdf, self->orig, sizeof(self->orig)));
+	self->touched = true;
+	self->bind_vfio = iso_bind(d->bdf, "vfio-pci");
+}
+
+FIXTURE_TEARDOWN_PARENT(no_host_driver)
+{
+	if (self->touched)
+		EXPECT_EQ(0, restore_driver(self->bdf, self->orig));
+}
+
+TEST_F(no_host_driver, viable)
+{
+	char dir[PATH_MAX], drv[ISO_NAME_LEN];
+	int others = 0, managed = 0, ret;
+	struct dirent *de;
+	struct vfio_ctx c;
+	DIR *d;
+
+	ASSERT_EQ(0, self->bind_vfio)
+		TH_LOG("binding %s to vfio-pci: %s", self->bdf, strerror(-self->bind_vfio));
+
+	snprintf(dir, sizeof(dir), "/sys/kernel/iommu_groups/%d/devices", self->group);
+	d = opendir(dir);
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, self->bdf))
+			continue;
+		ASSERT_EQ(0, iso_dev_driver(de->d_name, drv, sizeof(drv)));
+		ksft_print_msg("group %d also holds %s, driver %s\n", self->group,
+			       de->d_name, drv[0] ? drv : "(none)");
+		if (!dma_managing_driver(drv)) {
+			closedir(d);
+			SKIP(return, "%s in group %d is bound to %s: not a control",
+			     de->d_name, self->group, drv);
+		}
+		others++;
+		managed += !!drv[0];
+	}
+	closedir(d);
+	if (!others)
+		SKIP(return, "%s is alone in group %d here: nothing to show", self->bdf,
+		     self->group);
+	ksft_print_msg("%s: %d other device(s), %d bound to a DMA-managing driver\n",
+		       variant->why, others, managed);
+
+	ret = vfio_type1_open(&c, self->bdf);
+	vfio_ctx_close(&c);
+	ASSERT_EQ(0, ret)
+		TH_LOG("type1: %s failed: %s", c.step, strerror(-ret));
+	ASSERT_NE(0U, c.group_flags & VFIO_GROUP_FLAGS_VIABLE);
+
+	ret = vfio_cdev_open(&c, self->bdf);
+	vfio_ctx_close(&c);
+	ASSERT_EQ(0, ret)
+		TH_LOG("cdev: %s failed: %s%s", c.step, strerror(-ret), cdev_hint(ret, c.step));
+}
+
+TEST_HARNESS_MAIN
