@@ -30,11 +30,12 @@ assemble: deps
 kernel-%: deps
 	@$(S)/build-kernel.sh $(word 1,$(subst -, ,$*)) $(subst $(word 1,$(subst -, ,$*))-,,$*)
 
-kernels: kernel-stock-x86_64 kernel-isolation-x86_64 kernel-isolation-arm64
+kernels: kernel-isolation-x86_64 kernel-stock-x86_64 kernel-isolation-arm64 kernel-isolation-ppc64le
 
 selftests: kernels
 	@$(S)/build-selftests.sh x86_64 stock isolation
 	@$(S)/build-selftests.sh arm64 isolation
+	@$(S)/build-selftests.sh ppc64le isolation
 
 peer: deps
 	@$(S)/build-peer.sh x86_64

@@ -29,7 +29,8 @@ SELFTESTS = ['groups', 'domain_type', 'sysfs_mode', 'vfio_type1', 'vfio_cdev',
 
 # suite: (machines it runs on, guest command, files to add)
 SUITES = {
-    'isolation': (['vtd', 'amd', 'virtio', 'smmuv3-dt', 'smmuv3-acpi'],
+    'isolation': (['vtd', 'amd', 'virtio', 'smmuv3-dt', 'smmuv3-acpi',
+                   'pseries'],
                   'sh /harness/run-selftests.sh', []),
     'iommufd': (['none', 'virtio'], 'sh /harness/peer/run-iommufd.sh',
                 ['peer']),

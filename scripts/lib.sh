@@ -71,5 +71,5 @@ in_src() {
 	shift
 	mkdir -p "$SRC"
 	unshare -m --propagation private \
-		bash -c 'mount --bind "$0" "$1" && shift 2 && exec "$@"' "$tree" "$SRC" "$@"
+		bash -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$tree" "$SRC" "$@"
 }

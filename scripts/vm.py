@@ -39,6 +39,8 @@ SELFTEST = 'tools/testing/selftests/isolation'
 X86_IMAGE = 'arch/x86/boot/bzImage'
 ARM64_IMAGE = 'arch/arm64/boot/Image'
 EFI_ARM64 = '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd'
+PSERIES = 'pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,' \
+    'cap-ccf-assist=off'
 
 # name: (arch, image, qemu options, kernel command line, IOMMU ownership note)
 MACHINES = {
@@ -62,24 +64,35 @@ MACHINES = {
                     ['-M', 'virt,iommu=smmuv3,gic-version=3',
                      '-cpu', 'max,pauth-impdef=on', '-bios', EFI_ARM64],
                     'console=ttyAMA0 acpi=force'),
+    # SLOF firmware (VOF does not find devices behind a pci-bridge)
+    'pseries': ('ppc64le', 'vmlinux',
+                ['-M', PSERIES, '-cpu', 'power9'], 'console=hvc0'),
 }
 
-QEMU = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64'}
+QEMU = {'x86_64': 'qemu-system-x86_64', 'arm64': 'qemu-system-aarch64',
+        'ppc64le': 'qemu-system-ppc64'}
+ROOT_BUS = {'ppc64le': 'pci.0'}
 
 
-def read_topology():
-    """Devices of machines/topology as dicts, with their path from root."""
+def read_topology(machine):
+    """Devices of the machine's topology file, with their path from root."""
     devs = {}
     order = []
-    with open(os.path.join(TOP, 'machines', 'topology')) as f:
+    fn = 'topology-pseries' if machine == 'pseries' else 'topology'
+    with open(os.path.join(TOP, 'machines', fn)) as f:
         for line in f:
             line = line.split('#', 1)[0].split()
             if not line:
                 continue
             name, driver, bus, slot = line[:4]
             props = line[4] if len(line) > 4 else ''
-            if bus == 'root':
+            if bus == '-':              # a host bridge
+                path = '-'
+            elif bus == 'root':
                 path = slot
+            elif devs[bus]['bus'] == '-':
+                path = '%s:%s' % (props_get(devs[bus]['props'], 'index'),
+                                  slot)
             else:
                 path = devs[bus]['path'] + '/' + slot
             devs[name] = dict(name=name, driver=driver, bus=bus, slot=slot,
@@ -88,12 +101,28 @@ def read_topology():
     return [devs[n] for n in order]
 
 
-def topology_args(topo):
+def props_get(props, key):
+    for p in props.split(','):
+        if p.startswith(key + '='):
+            return p.split('=', 1)[1]
+    return None
+
+
+def topology_args(topo, root_bus):
     args = []
     hubs = []
+    bridges = set(d['name'] for d in topo if d['bus'] == '-')
     for d in topo:
-        opts = [d['driver'], 'id=' + d['name'],
-                'bus=' + ('pcie.0' if d['bus'] == 'root' else d['bus']),
+        if d['bus'] == '-':
+            args += ['-device', '%s,id=%s,%s' % (d['driver'], d['name'],
+                                                  d['props'])]
+            continue
+        bus = d['bus']
+        if bus == 'root':
+            bus = root_bus
+        elif bus in bridges:
+            bus += '.0'
+        opts = [d['driver'], 'id=' + d['name'], 'bus=' + bus,
                 'addr=' + d['slot']]
         if d['props']:
             opts.append(d['props'])
@@ -193,7 +222,8 @@ def make_initramfs(args, arch, topo):
                                                             args.variant)
     c.file('init', init.encode(), 0o755)
     lines = ['# name driver path'] + ['%s %s %s' % (d['name'], d['driver'],
-                                                    d['path']) for d in topo]
+                                                    d['path'])
+                                      for d in topo if d['path'] != '-']
     c.file('harness/topology', ('\n'.join(lines) + '\n').encode())
     # selftest binaries and data for this guest's architecture
     st = os.path.join(BUILD, 'selftests', arch)
@@ -321,7 +351,7 @@ def main():
         image)
     if not os.path.exists(kernel):
         sys.exit('vm.py: no kernel at %s (make kernels first)' % kernel)
-    topo = read_topology()
+    topo = read_topology(args.machine)
 
     tmp = tempfile.mkdtemp(prefix='isolation-vm-')
     initrd = os.path.join(tmp, 'initrd.gz')
@@ -331,7 +361,7 @@ def main():
 
     cmd = [QEMU[arch], '-accel', 'tcg', '-nodefaults', '-nographic',
            '-no-reboot', '-m', args.memory, '-smp', args.smp] + mopts
-    cmd += topology_args(topo)
+    cmd += topology_args(topo, ROOT_BUS.get(arch, 'pcie.0'))
     cmd += ['-kernel', kernel, '-initrd', initrd,
             '-append', ' '.join([cmdline, 'panic=-1 oops=panic',
                                  args.append]).strip(),

@@ -8,13 +8,18 @@
 cd "$(dirname "$0")" || exit 1
 rc=0
 
-# debugfs: the mock driver's fault injection and failslab live there
-if [ ! -d /sys/kernel/debug/iommufd ]; then
+# debugfs: the mock driver's fault injection (fail_iommufd) and failslab
+# live there. Without them iommufd_fail_nth skips every test, which would
+# look like a pass: count it as a failure of the run.
+if [ ! -d /sys/kernel/debug/failslab ]; then
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 fi
-[ -d /sys/kernel/debug/iommufd ] ||
-	echo "# peer: no /sys/kernel/debug/iommufd (CONFIG_IOMMUFD_TEST or DEBUG_FS missing?)"
-[ -e /dev/iommu ] || echo "# peer: no /dev/iommu (CONFIG_IOMMUFD missing?)"
+for d in failslab fail_iommufd; do
+	[ -d /sys/kernel/debug/$d ] && continue
+	echo "# peer: no /sys/kernel/debug/$d (FAILSLAB, IOMMUFD_TEST, FAULT_INJECTION_DEBUG_FS?)"
+	rc=1
+done
+[ -e /dev/iommu ] || { echo "# peer: no /dev/iommu (CONFIG_IOMMUFD missing?)"; rc=1; }
 
 # 2 MiB huge pages for the *_hugepage variants of iommufd_mock_domain
 want=64

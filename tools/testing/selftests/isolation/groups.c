@@ -128,12 +128,29 @@ static bool is_iommu_function(const char *bdf)
 }
 
 /*
+ * Stock 6.12 applies a VIOT, IORT or device-tree description of the IOMMU
+ * to a PCI device only in dma_configure(), when a driver binds; DMAR (VT-d)
+ * and IVRS (AMD-Vi) drivers probe every device at boot. So under the former
+ * a device without a driver has no group yet. That is known and reported as
+ * XFAIL without the isolation core, which groups devices at enumeration.
+ */
+static bool stock_unprobed(const char *bdf)
+{
+	char drv[64];
+
+	if (!access("/sys/firmware/acpi/tables/DMAR", F_OK) ||
+	    !access("/sys/firmware/acpi/tables/IVRS", F_OK))
+		return false;
+	return !iso_dev_driver(bdf, drv, sizeof(drv)) && !drv[0];
+}
+
+/*
  * Every PCI device has an iommu_group link, except host bridges (which the
  * firmware may leave out of the IOMMU's scope) and the IOMMU's own function.
  */
 TEST(device_links)
 {
-	int ids[MAX_GROUPS], nr, n, i, missing = 0, linked = 0;
+	int ids[MAX_GROUPS], nr, n, i, missing = 0, unprobed = 0, linked = 0;
 	struct dirent **de;
 
 	nr = iso_group_list(ids, MAX_GROUPS);
@@ -150,6 +167,9 @@ TEST(device_links)
 			TH_LOG("%s: host bridge, not behind the IOMMU: no group", bdf);
 		} else if (is_iommu_function(bdf)) {
 			TH_LOG("%s: the IOMMU's own function: no group", bdf);
+		} else if (stock_unprobed(bdf)) {
+			TH_LOG("%s: no driver, no group", bdf);
+			unprobed++;
 		} else {
 			TH_LOG("%s: no iommu_group link", bdf);
 			missing++;
@@ -159,6 +179,13 @@ TEST(device_links)
 	free(de);
 	EXPECT_EQ(0, missing);
 	EXPECT_LT(0, linked);
+	if (unprobed && !missing && linked) {
+		if (!iso_have_core())
+			XFAIL_NOW(return, "stock: %d devices have no group until a driver binds",
+				  unprobed);
+		TH_LOG("isolation core: %d devices without a driver have no group", unprobed);
+		EXPECT_EQ(0, unprobed);
+	}
 }
 
 /*
@@ -441,15 +468,20 @@ static void describe(const struct exp_line *l, const int *grp, char *buf, size_t
 	int i;
 
 	buf[0] = '\0';
-	for (i = 0; i < l->nr && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%s=%d", i ? " " : "",
-				l->dev[i], grp[i]);
+	for (i = 0; i < l->nr && off < len; i++) {
+		if (grp[i] < 0)
+			off += snprintf(buf + off, len - off, "%s%s=none", i ? " " : "",
+					l->dev[i]);
+		else
+			off += snprintf(buf + off, len - off, "%s%s=%d", i ? " " : "",
+					l->dev[i], grp[i]);
+	}
 }
 
 TEST_F(expected, grouped)
 {
 	const struct exp_line *l = variant->line;
-	int grp[ISO_MAX_DEVS], i, j, outsiders = 0;
+	int grp[ISO_MAX_DEVS], i, j, first = -1, outsiders = 0, unprobed = 0;
 	bool one = true, stock = true;
 	char actual[1024];
 
@@ -459,7 +491,14 @@ TEST_F(expected, grouped)
 		ASSERT_NE(NULL, d) TH_LOG("%s is not in the topology", l->dev[i]);
 		ASSERT_NE('\0', d->bdf[0]) TH_LOG("%s is absent in the guest", l->dev[i]);
 		grp[i] = iso_dev_group(d->bdf);
+		if (grp[i] < 0 && stock_unprobed(d->bdf)) {
+			TH_LOG("%s (%s): no driver, no group", l->dev[i], d->bdf);
+			unprobed++;
+			continue;
+		}
 		ASSERT_LE(0, grp[i]) TH_LOG("%s (%s) has no iommu_group", l->dev[i], d->bdf);
+		if (first < 0)
+			first = i;
 	}
 	describe(l, grp, actual, sizeof(actual));
 
@@ -471,7 +510,7 @@ TEST_F(expected, grouped)
 		if (exp_find(l, d->name) >= 0 || !d->bdf[0])
 			continue;
 		g = iso_dev_group(d->bdf);
-		for (i = 0; i < l->nr; i++) {
+		for (i = 0; g >= 0 && i < l->nr; i++) {
 			if (g == grp[i]) {
 				TH_LOG("%s (not in this line) shares group %d", d->name, g);
 				outsiders++;
@@ -480,21 +519,30 @@ TEST_F(expected, grouped)
 		}
 	}
 
+	/* compare the partition of the devices that have a group */
 	for (i = 0; i < l->nr; i++) {
-		one &= grp[i] == grp[0];
+		if (grp[i] < 0)
+			continue;
+		one &= grp[i] == grp[first];
 		for (j = 0; l->stock && j < l->nr; j++)
-			stock &= (l->part[i] == l->part[j]) == (grp[i] == grp[j]);
+			if (grp[j] >= 0)
+				stock &= (l->part[i] == l->part[j]) == (grp[i] == grp[j]);
 	}
-	if (!outsiders && one)
+	stock &= l->stock;
+
+	if (!outsiders && one && !unprobed)
 		return;
-	if (!outsiders && l->stock && stock) {
-		if (!self->core)
-			XFAIL_NOW(return, "stock grouping: %s", l->stock_reason);
-		TH_LOG("stock grouping on a kernel with the isolation core");
+	if (!outsiders && (one || stock) && !self->core) {
+		if (unprobed)
+			XFAIL_NOW(return, "stock: %d of these have no group until a driver binds",
+				  unprobed);
+		XFAIL_NOW(return, "stock grouping: %s", l->stock_reason);
 	}
+	if (self->core && !outsiders && (stock || unprobed))
+		TH_LOG("stock behaviour on a kernel with the isolation core");
 	TH_LOG("expected one group (%s)", l->reason);
 	TH_LOG("actual: %s", actual);
-	EXPECT_TRUE(one && !outsiders);
+	EXPECT_TRUE(one && !outsiders && !unprobed);
 }
 
 TEST_HARNESS_MAIN

@@ -53,7 +53,7 @@ int iso_read(const char *path, char *buf, size_t len)
 }
 
 /*
- * Follow a slot path from the root bus: the first component is a slot on
+ * Follow a slot path from a root bus: the first component is a slot on
  * bus 00, each later one a slot on the secondary bus of the previous
  * device (whose sysfs directory holds its children).
  */
@@ -61,10 +61,16 @@ int iso_path_to_bdf(const char *path, char *bdf, size_t len)
 {
 	char dir[PATH_MAX], copy[128], *tok, *save = NULL;
 	char cur[ISO_BDF_LEN] = "";
-	unsigned int bus = 0;
+	unsigned int bus = 0, domain = 0;
+	const char *colon = strchr(path, ':');
 
+	/* "N:slot/..." starts on the root bus of PCI domain N */
+	if (colon) {
+		domain = strtoul(path, NULL, 16);
+		path = colon + 1;
+	}
 	snprintf(copy, sizeof(copy), "%s", path);
-	snprintf(dir, sizeof(dir), "/sys/devices/pci0000:00");
+	snprintf(dir, sizeof(dir), "/sys/devices/pci%04x:00", domain);
 	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
 		struct dirent *de;
 		DIR *d;
@@ -91,7 +97,7 @@ int iso_path_to_bdf(const char *path, char *bdf, size_t len)
 			if (!found)
 				return -ENOENT;
 		}
-		snprintf(cur, sizeof(cur), "0000:%02x:%s", bus, tok);
+		snprintf(cur, sizeof(cur), "%04x:%02x:%s", domain, bus, tok);
 		if (strlen(dir) + strlen(cur) + 2 > sizeof(dir))
 			return -ENAMETOOLONG;
 		strcat(dir, "/");

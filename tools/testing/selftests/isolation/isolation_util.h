@@ -29,7 +29,10 @@ struct iso_topology {
 int iso_topology_load(struct iso_topology *t);
 struct iso_dev *iso_topology_find(struct iso_topology *t, const char *name);
 
-/* Resolve a slot path ("05.0/00.0") below domain 0000 bus 00 to a BDF. */
+/*
+ * Resolve a slot path ("05.0/00.0": slots from root bus 00 of domain 0, or
+ * "1:02.0": from the root bus of domain 1) to a BDF.
+ */
 int iso_path_to_bdf(const char *path, char *bdf, size_t len);
 
 /* Group number of a PCI device from its iommu_group link, -1 if none. */

@@ -74,6 +74,20 @@ static uint64_t dma_rand(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dULL;
 }
 
+/* splitmix64 of time and pid: every test process gets its own patterns */
+static uint64_t dma_seed(void)
+{
+	struct timespec ts;
+	uint64_t z;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	z = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec + ((uint64_t)getpid() << 40);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return z ? z : 1;
+}
+
 static void dma_fill(uint64_t *s, void *p, size_t n)
 {
 	unsigned char *b = p;
@@ -109,9 +123,7 @@ FIXTURE_SETUP(vfio_dma)
 
 	self->c.container = self->c.group = self->c.device = self->c.iommufd = -1;
 	self->c.step = "";
-	self->rng = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid() << 32;
-	if (!self->rng)
-		self->rng = 1;
+	self->rng = dma_seed();
 	ksft_print_msg("%s: pattern seed %#llx\n", variant->api,
 		       (unsigned long long)self->rng);
 
@@ -188,11 +200,38 @@ static void dma_ready(struct __test_metadata *_metadata, FIXTURE_DATA(vfio_dma) 
 		TH_LOG("BAR0 of %s does not read as an edu", self->bdf);
 }
 
+/*
+ * One edu transfer between @iova and the edu buffer at @off. Not edu.h's
+ * edu_dma(): its EDU_CMD_TO_DEV has the direction bit inverted. QEMU
+ * (docs/specs/edu.rst, hw/misc/edu.c edu_dma_timer()): bit 1 clear moves
+ * RAM -> edu buffer, set moves edu buffer -> RAM; it range-checks the edu
+ * side and aborts the whole VM when that is outside the buffer.
+ */
+#define DMA_CMD_FROM_DEV	0x2
+
+static int dma_edu(volatile void *bar, uint64_t iova, unsigned int off, uint64_t len,
+		   bool to_device)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	int waited;
+
+	edu_wr64(bar, EDU_DMA_SRC, to_device ? iova : EDU_BUF + off);
+	edu_wr64(bar, EDU_DMA_DST, to_device ? EDU_BUF + off : iova);
+	edu_wr64(bar, EDU_DMA_CNT, len);
+	edu_wr64(bar, EDU_DMA_CMD, EDU_CMD_START | (to_device ? 0 : DMA_CMD_FROM_DEV));
+	for (waited = 0; waited < DMA_TIMEOUT_MS; waited++) {
+		if (!(edu_rd64(bar, EDU_DMA_CMD) & EDU_CMD_START))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
 /* One edu transfer that the engine must complete (whether or not it lands). */
 static void dma_xfer(struct __test_metadata *_metadata, FIXTURE_DATA(vfio_dma) *self,
 		     uint64_t iova, unsigned int off, size_t len, bool to_device)
 {
-	ASSERT_EQ(0, edu_dma(self->c.bar0, iova, off, len, to_device, DMA_TIMEOUT_MS))
+	ASSERT_EQ(0, dma_edu(self->c.bar0, iova, off, len, to_device))
 		TH_LOG("edu DMA %s IOVA %#llx did not complete",
 		       to_device ? "from" : "to", (unsigned long long)iova);
 }
