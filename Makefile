@@ -53,7 +53,7 @@ check-quick: kernel-isolation-x86_64
 
 check-debug: deps
 	@$(S)/build-kernel.sh isolation x86_64 debug
-	@$(S)/build-selftests.sh x86_64
+	@$(S)/build-selftests.sh x86_64 isolation-debug
 	@$(S)/check.py --variants isolation --flavour debug --machines vtd,virtio
 
 MACHINE ?= vtd

@@ -3,7 +3,7 @@
 # Build the guest userspace for one architecture into build/selftests/ARCH:
 # the isolation selftests (static) with their data, and the edu_dma test
 # module for each kernel variant given (build/mod/VARIANT-ARCH).
-#   build-selftests.sh ARCH [VARIANT...]
+#   build-selftests.sh ARCH [VARIANT[-FLAVOUR]...]
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -37,11 +37,15 @@ cp -r "$TOP/tools/testing/selftests/isolation/expected" "$dst/expected" 2>/dev/n
 rm -f "$dst"/*.o
 cp "$TOP/scripts/guest/run-selftests.sh" "$dst/"
 
-for variant in "$@"; do
-	out=$(kernel_out "$variant" "$arch")
-	mod=$BUILD/mod/$variant-$arch
-	[ -f "$out/Module.symvers" ] || die "no $variant/$arch kernel built in $out"
-	note "building edu_dma.ko for $variant/$arch"
+# VARIANT or VARIANT-FLAVOUR (isolation-debug)
+for kernel in "$@"; do
+	variant=${kernel%%-*}
+	flavour=${kernel#"$variant"}
+	flavour=${flavour#-}
+	out=$(kernel_out "$variant" "$arch" "$flavour")
+	mod=$BUILD/mod/$variant-$arch${flavour:+-$flavour}
+	[ -f "$out/Module.symvers" ] || die "no $kernel/$arch kernel built in $out"
+	note "building edu_dma.ko for $kernel/$arch"
 	mkdir -p "$mod"
 	cp "$TOP/tools/testing/selftests/isolation/edu_dma/"* "$mod/"
 	in_src "$variant" make -s -C "$out" ARCH="$karch" CROSS_COMPILE="$cross" \

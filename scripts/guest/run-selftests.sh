@@ -30,4 +30,18 @@ for t in $tests; do
 		[ -w "$d/driver_override" ] && echo > "$d/driver_override" 2>/dev/null
 	done
 done
+# A kernel built with kmemleak: scan once all tests are done and report
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+	if [ "$leaks" = 0 ]; then
+		echo "ok 1 kmemleak"
+	else
+		cat /sys/kernel/debug/kmemleak
+		echo "not ok 1 kmemleak # $leaks leaks"
+		rc=1
+	fi
+fi
 exit $rc

@@ -227,6 +227,16 @@ static int hp_del(struct hp_slot *s)
 	return ret;
 }
 
+/* Remove a device of ours left in @s by a run that did not clean up. */
+static int hp_clear(struct hp_slot *s)
+{
+	if (iso_path_to_bdf(s->path, s->bdf, sizeof(s->bdf)))
+		return 0;
+	vfio_release_bdf(s->bdf);
+	s->plugged = true;
+	return hp_del(s);
+}
+
 FIXTURE(hotplug) {
 	struct iso_topology topo;
 	struct hp_slot rp5;
@@ -252,8 +262,6 @@ static const char *dev_bdf(struct iso_topology *t, const char *name)
 
 FIXTURE_SETUP(hotplug)
 {
-	char bdf[ISO_BDF_LEN];
-
 	memset(&self->c, 0, sizeof(self->c));
 	self->c.container = -1;
 	self->c.group = -1;
@@ -270,22 +278,22 @@ FIXTURE_SETUP(hotplug)
 		TH_LOG("dsw3 is not in " TOPOLOGY_FILE);
 	ASSERT_NE(NULL, dev_bdf(&self->topo, "rp5"));
 	ASSERT_NE(NULL, dev_bdf(&self->topo, "dsw3"));
-	/* the slots must be empty: nothing left over from an earlier run */
-	ASSERT_NE(0, iso_path_to_bdf(self->rp5.path, bdf, sizeof(bdf)))
-		TH_LOG("rp5 is not empty: %s", bdf);
-	ASSERT_NE(0, iso_path_to_bdf(self->dsw3.path, bdf, sizeof(bdf)))
-		TH_LOG("dsw3 is not empty: %s", bdf);
+	/* the slots must be empty: remove what an earlier run left there */
+	ASSERT_EQ(0, hp_clear(&self->rp5)) TH_LOG("rp5 is not empty");
+	ASSERT_EQ(0, hp_clear(&self->dsw3)) TH_LOG("dsw3 is not empty");
 }
 
-FIXTURE_TEARDOWN(hotplug)
+/*
+ * In the parent: after an ASSERT the 6.12 harness skips a teardown that runs
+ * in the test process. The test process has exited by now, so its VFIO
+ * file descriptors are closed and its mappings gone; what is left is the
+ * state outside it: drivers and hot-plugged devices.
+ */
+FIXTURE_TEARDOWN_PARENT(hotplug)
 {
 	struct hp_slot *slots[] = { &self->rp5, &self->dsw3 };
 	size_t i;
 
-	/* a vfio-pci device must be closed before it can go away */
-	vfio_device_put(self->devfd, self->bar, self->bar_size);
-	self->devfd = -1;
-	self->bar = NULL;
 	for (i = 0; i < ARRAY_SIZE(slots); i++) {
 		if (!slots[i]->plugged)
 			continue;
@@ -294,11 +302,8 @@ FIXTURE_TEARDOWN(hotplug)
 		EXPECT_EQ(0, hp_del(slots[i]))
 			TH_LOG("%s did not go away", slots[i]->id);
 	}
-	vfio_ctx_close(&self->c);
 	if (self->held[0])
 		EXPECT_EQ(0, vfio_release_bdf(self->held));
-	if (self->buf)
-		munmap(self->buf, self->buf_size);
 }
 
 /*

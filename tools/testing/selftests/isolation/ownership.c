@@ -141,9 +141,13 @@ FIXTURE_SETUP(ownership)
 	ASSERT_NE(iso_dev_group(self->one), iso_dev_group(self->held));
 }
 
-FIXTURE_TEARDOWN(ownership)
+/*
+ * In the parent: after an ASSERT the 6.12 harness skips a teardown that runs
+ * in the test process. That process has exited, which closed its VFIO file
+ * descriptors; the drivers are what is left to restore.
+ */
+FIXTURE_TEARDOWN_PARENT(ownership)
 {
-	vfio_ctx_close(&self->c);
 	if (self->one[0])
 		EXPECT_EQ(0, vfio_release_bdf(self->one));
 	if (self->held[0])
