@@ -42,19 +42,24 @@ EFI_ARM64 = '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd'
 PSERIES = 'pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,' \
     'cap-ccf-assist=off'
 
-# name: (arch, image, qemu options, kernel command line, IOMMU ownership note)
+# q35 hands PCIe hot-plug to ACPI by default; the guests use native PCIe
+# hot-plug (pciehp), as on most real machines.
+Q35 = ['-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off']
+
+# name: (arch, image, qemu options, kernel command line)
 MACHINES = {
     'none': ('x86_64', X86_IMAGE,
-             ['-M', 'q35'], 'console=ttyS0'),
+             ['-M', 'q35'] + Q35, 'console=ttyS0'),
     'vtd': ('x86_64', X86_IMAGE,
-            ['-M', 'q35,kernel-irqchip=split',
-             '-device', 'intel-iommu,intremap=on,caching-mode=on'],
+            ['-M', 'q35,kernel-irqchip=split'] + Q35 +
+            ['-device', 'intel-iommu,intremap=on,caching-mode=on'],
             'console=ttyS0 intel_iommu=on'),
     'amd': ('x86_64', X86_IMAGE,
-            ['-M', 'q35', '-device', 'amd-iommu,addr=1e.0'],
+            ['-M', 'q35'] + Q35 + ['-device', 'amd-iommu'],
             'console=ttyS0'),
     'virtio': ('x86_64', X86_IMAGE,
-               ['-M', 'q35', '-device', 'virtio-iommu-pci,addr=1e.0'],
+               ['-M', 'q35'] + Q35 +
+               ['-device', 'virtio-iommu-pci,addr=1e.0'],
                'console=ttyS0 vfio_iommu_type1.allow_unsafe_interrupts=1'),
     'smmuv3-dt': ('arm64', ARM64_IMAGE,
                   ['-M', 'virt,iommu=smmuv3,gic-version=3',

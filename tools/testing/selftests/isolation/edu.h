@@ -25,7 +25,7 @@
 #define EDU_DMA_CNT	0x90
 #define EDU_DMA_CMD	0x98
 #define EDU_CMD_START	0x1
-#define EDU_CMD_TO_DEV	0x2	/* RAM -> device buffer; clear: device -> RAM */
+#define EDU_CMD_TO_RAM	0x2	/* device buffer -> RAM; clear: RAM -> device buffer */
 
 #define EDU_BUF		0x40000
 /* QEMU 7.2 aborts on a transfer of the whole 4096-byte buffer. */
@@ -73,7 +73,7 @@ static inline int edu_dma(volatile void *bar, uint64_t iova, unsigned int off,
 		edu_wr64(bar, EDU_DMA_DST, iova);
 	}
 	edu_wr64(bar, EDU_DMA_CNT, count);
-	edu_wr64(bar, EDU_DMA_CMD, EDU_CMD_START | (to_device ? EDU_CMD_TO_DEV : 0));
+	edu_wr64(bar, EDU_DMA_CMD, EDU_CMD_START | (to_device ? 0 : EDU_CMD_TO_RAM));
 	for (waited = 0; waited < timeout_ms; waited++) {
 		if (!(edu_rd64(bar, EDU_DMA_CMD) & EDU_CMD_START))
 			return 0;

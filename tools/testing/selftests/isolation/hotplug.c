@@ -22,6 +22,7 @@
  * ports without reporting a fault; on that machine vfio_held_group logs a
  * byte mismatch instead of failing on it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +32,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/pci_regs.h>
 
 #include "../kselftest_harness.h"
 #include "edu.h"
@@ -49,6 +52,8 @@
 #define GROUP_TIMEOUT_MS	2000
 /* pciehp waits 5 s after the attention button before it powers off */
 #define DEL_TIMEOUT_MS		30000
+/* pciehp's power-on is done when the power indicator stops blinking */
+#define SLOT_TIMEOUT_MS		10000
 #define DMA_TIMEOUT_MS		5000
 #define DMA_IOVA		0x100000ULL
 #define NR_CYCLES		20
@@ -70,6 +75,7 @@ struct hp_slot {
 	const char *id;		/* QEMU id of the device we add */
 	char path[192];		/* slot path of the device we add */
 	char bdf[ISO_BDF_LEN];	/* its BDF while present */
+	char port_bdf[ISO_BDF_LEN];
 	bool plugged;		/* added by us and not yet seen removed */
 };
 
@@ -154,6 +160,9 @@ static int slot_init(struct hp_slot *s, const char *port, const char *id)
 	ret = topo_path(port, s->path, sizeof(s->path) - 6);
 	if (ret)
 		return ret;
+	ret = iso_path_to_bdf(s->path, s->port_bdf, sizeof(s->port_bdf));
+	if (ret)
+		return ret;
 	strcat(s->path, "/00.0");
 	return 0;
 }
@@ -166,8 +175,98 @@ static void sleep_ms(int ms)
 }
 
 /*
+ * Read a 16-bit register of the PCIe capability of @bdf (config space
+ * through sysfs) into *@val. 0 or -errno.
+ */
+static int pcie_cap_read16(const char *bdf, unsigned int reg, unsigned int *val)
+{
+	unsigned char cfg[256];
+	char path[PATH_MAX];
+	unsigned int pos, ttl;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, cfg, sizeof(cfg), 0);
+	close(fd);
+	if (n != sizeof(cfg))
+		return -EIO;
+	for (pos = cfg[PCI_CAPABILITY_LIST] & ~3u, ttl = 48; pos && ttl--;
+	     pos = cfg[pos + 1] & ~3u) {
+		if (cfg[pos] == PCI_CAP_ID_EXP) {
+			*val = cfg[pos + reg] | cfg[pos + reg + 1] << 8;
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+/*
+ * pciehp adds the device before it turns the power indicator from blinking
+ * to on, and QEMU refuses device_del while it blinks ("guest is busy").
+ * Wait for a steady "on" where the slot has a power indicator.
+ */
+static int wait_slot_on(const char *port_bdf, int timeout_ms)
+{
+	unsigned int cap, ctl;
+	int waited;
+
+	if (pcie_cap_read16(port_bdf, PCI_EXP_SLTCAP, &cap) ||
+	    !(cap & PCI_EXP_SLTCAP_PIP))
+		return 0;
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		if (!pcie_cap_read16(port_bdf, PCI_EXP_SLTCTL, &ctl) &&
+		    (ctl & PCI_EXP_SLTCTL_PIC) == PCI_EXP_SLTCTL_PWR_IND_ON)
+			return 0;
+		sleep_ms(50);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * True when a hot-plug driver (pciehp, acpiphp) registered a slot for the
+ * secondary bus of @port_bdf: /sys/bus/pci/slots/N/address "0000:BB:00".
+ */
+static bool slot_driven(const char *port_bdf)
+{
+	char path[PATH_MAX], want[32], addr[32];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/pci_bus", port_bdf);
+	d = opendir(path);
+	if (!d)
+		return false;
+	want[0] = '\0';
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			snprintf(want, sizeof(want), "%.16s:00", de->d_name);
+	closedir(d);
+	if (!want[0])
+		return false;
+
+	d = opendir("/sys/bus/pci/slots");
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/slots/%.64s/address",
+			 de->d_name);
+		found = !iso_read(path, addr, sizeof(addr)) && !strcmp(addr, want);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
  * device_add an edu into @s and wait for it to appear at its path, then
- * for its iommu_group link. 0 (the BDF is in s->bdf) or -ETIMEDOUT.
+ * for its iommu_group link and for the slot to settle. 0 (the BDF is in
+ * s->bdf) or -ETIMEDOUT.
  */
 static int hp_add(struct hp_slot *s)
 {
@@ -189,7 +288,13 @@ static int hp_add(struct hp_slot *s)
 	}
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", s->bdf);
 	iso_wait_path(path, true, GROUP_TIMEOUT_MS);
-	return 0;
+	return wait_slot_on(s->port_bdf, SLOT_TIMEOUT_MS) ? -EBUSY : 0;
+}
+
+static const char *hp_add_err(int ret)
+{
+	return ret == -ETIMEDOUT ? "no device appeared" :
+	       "the slot's power indicator did not stop blinking";
 }
 
 /* device_del what hp_add() added and wait until the device is gone. */
@@ -226,6 +331,41 @@ static int hp_del(struct hp_slot *s)
 	}
 	return ret;
 }
+
+/*
+ * Stock 6.12 applies a VIOT, IORT or device-tree description of the IOMMU
+ * to a PCI device only when a driver binds (dma_configure()), so under
+ * virtio-iommu a device without a driver has no group yet (groups.c reports
+ * that as XFAIL). Give @bdf its group by binding and unbinding vfio-pci: the
+ * group stays until the device goes. Returns the group number or -1.
+ */
+static int probe_group(const char *bdf)
+{
+	int g = iso_dev_group(bdf);
+
+	if (g >= 0)
+		return g;
+	iso_bind(bdf, "vfio-pci");
+	vfio_release_bdf(bdf);
+	return iso_dev_group(bdf);
+}
+
+/*
+ * The group of a device just hot-added. Without the isolation core a
+ * device that has none yet (see probe_group()) gets one through a driver
+ * bind, and *@unprobed says so; with the core it must have one already.
+ */
+static int new_dev_group(const char *bdf, bool *unprobed)
+{
+	int g = iso_dev_group(bdf);
+
+	if (g >= 0 || iso_have_core())
+		return g;
+	*unprobed = true;
+	return probe_group(bdf);
+}
+
+#define UNPROBED_WHY "stock: the hot-added device had no group until a driver bound"
 
 /* Remove a device of ours left in @s by a run that did not clean up. */
 static int hp_clear(struct hp_slot *s)
@@ -273,11 +413,12 @@ FIXTURE_SETUP(hotplug)
 		SKIP(return, "no QMP: the host does not act on @@qmp lines (ISOLATION_QMP unset)");
 	ASSERT_EQ(0, iso_topology_load(&self->topo));
 	ASSERT_EQ(0, slot_init(&self->rp5, "rp5", "hp-rp5"))
-		TH_LOG("rp5 is not in " TOPOLOGY_FILE);
+		TH_LOG("rp5 is not in " TOPOLOGY_FILE " or not in the guest");
 	ASSERT_EQ(0, slot_init(&self->dsw3, "dsw3", "hp-dsw3"))
-		TH_LOG("dsw3 is not in " TOPOLOGY_FILE);
-	ASSERT_NE(NULL, dev_bdf(&self->topo, "rp5"));
-	ASSERT_NE(NULL, dev_bdf(&self->topo, "dsw3"));
+		TH_LOG("dsw3 is not in " TOPOLOGY_FILE " or not in the guest");
+	if (!slot_driven(self->rp5.port_bdf) || !slot_driven(self->dsw3.port_bdf))
+		SKIP(return,
+		     "no hot-plug driver owns the slots of rp5/dsw3: pciehp needs QEMU q35 with -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off, acpiphp needs CONFIG_HOTPLUG_PCI_ACPI");
 	/* the slots must be empty: remove what an earlier run left there */
 	ASSERT_EQ(0, hp_clear(&self->rp5)) TH_LOG("rp5 is not empty");
 	ASSERT_EQ(0, hp_clear(&self->dsw3)) TH_LOG("dsw3 is not empty");
@@ -313,16 +454,18 @@ FIXTURE_TEARDOWN_PARENT(hotplug)
 TEST_F_TIMEOUT(hotplug, root_port, 90)
 {
 	struct hp_slot *s = &self->rp5;
-	int before, rp_group, g;
+	int before, rp_group, g, ret;
+	bool unprobed = false;
 
 	before = group_count();
 	ASSERT_LT(0, before);
 	rp_group = iso_dev_group(dev_bdf(&self->topo, "rp5"));
 
-	ASSERT_EQ(0, hp_add(s)) TH_LOG("no device at %s after device_add", s->path);
+	ret = hp_add(s);
+	ASSERT_EQ(0, ret) TH_LOG("device_add at %s: %s", s->path, hp_add_err(ret));
 	EXPECT_EQ(EDU_VENDOR, read_hex(s->bdf, "vendor"));
 	EXPECT_EQ(EDU_DEVICE, read_hex(s->bdf, "device"));
-	g = iso_dev_group(s->bdf);
+	g = new_dev_group(s->bdf, &unprobed);
 	ASSERT_LE(0, g) TH_LOG("hot-added %s has no iommu_group", s->bdf);
 	EXPECT_NE(rp_group, g) TH_LOG("%s shares rp5's group %d", s->bdf, g);
 	EXPECT_EQ(1, group_size(g)) TH_LOG("group %d of %s is not its own", g, s->bdf);
@@ -332,6 +475,9 @@ TEST_F_TIMEOUT(hotplug, root_port, 90)
 	EXPECT_FALSE(group_exists(g)) TH_LOG("group %d outlived its only device", g);
 	EXPECT_EQ(before, group_count());
 	EXPECT_EQ(rp_group, iso_dev_group(dev_bdf(&self->topo, "rp5")));
+
+	if (unprobed && _metadata->exit_code == KSFT_PASS)
+		HP_XFAIL(return, UNPROBED_WHY);
 }
 
 /*
@@ -345,22 +491,24 @@ TEST_F_TIMEOUT(hotplug, switch_slot, 90)
 	struct hp_slot *s = &self->dsw3;
 	const char *sw1 = dev_bdf(&self->topo, "edu-sw1");
 	const char *sw2 = dev_bdf(&self->topo, "edu-sw2");
-	int before, g, g_sw1, g_sw2, g_dsw3, size_sw1, size_dsw3;
+	int before, g, g_sw1, g_sw2, g_dsw3, size_sw1, size_dsw3, ret;
+	bool unprobed = false;
 	char why[256] = "";
 
 	ASSERT_NE(NULL, sw1);
 	ASSERT_NE(NULL, sw2);
+	g_sw1 = probe_group(sw1);
+	g_sw2 = probe_group(sw2);
 	before = group_count();
-	g_sw1 = iso_dev_group(sw1);
-	g_sw2 = iso_dev_group(sw2);
 	g_dsw3 = iso_dev_group(dev_bdf(&self->topo, "dsw3"));
 	ASSERT_LE(0, g_sw1);
 	ASSERT_LE(0, g_dsw3);
 	size_sw1 = group_size(g_sw1);
 	size_dsw3 = group_size(g_dsw3);
 
-	ASSERT_EQ(0, hp_add(s)) TH_LOG("no device at %s after device_add", s->path);
-	g = iso_dev_group(s->bdf);
+	ret = hp_add(s);
+	ASSERT_EQ(0, ret) TH_LOG("device_add at %s: %s", s->path, hp_add_err(ret));
+	g = new_dev_group(s->bdf, &unprobed);
 	ASSERT_LE(0, g) TH_LOG("hot-added %s has no iommu_group", s->bdf);
 	/* it joins an existing group in any case */
 	EXPECT_EQ(before, group_count());
@@ -377,8 +525,10 @@ TEST_F_TIMEOUT(hotplug, switch_slot, 90)
 			       s->bdf, g, g_dsw3, g_sw1);
 		EXPECT_EQ(size_dsw3 + 1, group_size(g));
 		snprintf(why, sizeof(why),
-			 "stock splits the ACS-less switch: the device below dsw3 joins dsw3's group %d, not group %d of edu-sw1/edu-sw2",
-			 g, g_sw1);
+			 "stock splits the ACS-less switch: the device below dsw3 joins dsw3's group %d, not group %d of edu-sw1/edu-sw2%s",
+			 g, g_sw1, unprobed ? "; " UNPROBED_WHY : "");
+	} else if (unprobed) {
+		snprintf(why, sizeof(why), UNPROBED_WHY);
 	}
 
 	ASSERT_EQ(0, hp_del(s)) TH_LOG("%s still present after device_del", s->id);
@@ -472,6 +622,7 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 	struct hp_slot *s = &self->dsw3;
 	char why[256] = "", drv[64];
 	int ret, g, have_edu_dma;
+	bool unprobed = false;
 	size_t pg = getpagesize();
 
 	ASSERT_NE(NULL, sw1);
@@ -502,8 +653,9 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 	else
 		ASSERT_EQ(0, ret);
 
-	ASSERT_EQ(0, hp_add(s)) TH_LOG("no device at %s after device_add", s->path);
-	g = iso_dev_group(s->bdf);
+	ret = hp_add(s);
+	ASSERT_EQ(0, ret) TH_LOG("device_add at %s: %s", s->path, hp_add_err(ret));
+	g = new_dev_group(s->bdf, &unprobed);
 	ASSERT_LE(0, g) TH_LOG("hot-added %s has no iommu_group", s->bdf);
 	if (g != self->c.groupnr) {
 		int g_dsw3 = iso_dev_group(dev_bdf(&self->topo, "dsw3"));
@@ -523,8 +675,8 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 			EXPECT_EQ(0, vfio_release_bdf(s->bdf));
 		}
 		snprintf(why, sizeof(why),
-			 "stock splits the ACS-less switch: the device below dsw3 joins dsw3's group %d, not VFIO's group %d of edu-sw1",
-			 g, self->c.groupnr);
+			 "stock splits the ACS-less switch: the device below dsw3 joins dsw3's group %d, not VFIO's group %d of edu-sw1%s",
+			 g, self->c.groupnr, unprobed ? "; " UNPROBED_WHY : "");
 	} else {
 		/* in VFIO's group: no DMA-API driver */
 		if (!have_edu_dma) {
@@ -574,7 +726,8 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 TEST_F_TIMEOUT(hotplug, cycles, 600)
 {
 	int before[MAX_GROUPS], after[MAX_GROUPS], sizes[MAX_GROUPS];
-	int nb, na, i;
+	int nb, na, i, ret;
+	bool unprobed = false;
 
 	nb = iso_group_list(before, MAX_GROUPS);
 	ASSERT_LT(0, nb);
@@ -584,8 +737,10 @@ TEST_F_TIMEOUT(hotplug, cycles, 600)
 	for (i = 0; i < NR_CYCLES; i++) {
 		struct hp_slot *s = i % 2 ? &self->dsw3 : &self->rp5;
 
-		ASSERT_EQ(0, hp_add(s)) TH_LOG("cycle %d: no device at %s", i, s->path);
-		ASSERT_LE(0, iso_dev_group(s->bdf))
+		ret = hp_add(s);
+		ASSERT_EQ(0, ret) TH_LOG("cycle %d: device_add at %s: %s", i,
+					 s->path, hp_add_err(ret));
+		ASSERT_LE(0, new_dev_group(s->bdf, &unprobed))
 			TH_LOG("cycle %d: %s has no group", i, s->bdf);
 		ASSERT_EQ(0, hp_del(s)) TH_LOG("cycle %d: %s not removed", i, s->id);
 	}
@@ -598,6 +753,8 @@ TEST_F_TIMEOUT(hotplug, cycles, 600)
 		EXPECT_EQ(sizes[i], group_size(before[i]))
 			TH_LOG("group %d has a different number of devices", before[i]);
 	}
+	if (unprobed)
+		TH_LOG("%s: a vfio-pci bind gave each its group", UNPROBED_WHY);
 }
 
 TEST_HARNESS_MAIN

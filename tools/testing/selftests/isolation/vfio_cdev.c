@@ -37,7 +37,7 @@ FIXTURE_VARIANT_ADD(vfio_dma, cdev) {
 	.open = cdev_open,
 };
 
-static void set_attached(struct __test_metadata *_metadata, FIXTURE_DATA(vfio_dma) *self,
+static void set_attached(struct __test_metadata *_metadata, struct _test_data_vfio_dma *self,
 			 bool attach)
 {
 	struct vfio_device_attach_iommufd_pt at = {

@@ -44,8 +44,19 @@
 #define DMA_TIMEOUT_MS	5000
 /* How long an IOMMU has to get a fault report into the kernel log. */
 #define FAULT_WAIT_MS	3000
+/*
+ * The fault handlers print through a ratelimit of 10 messages per 5 s
+ * (DEFAULT_RATELIMIT_*; VT-d's dmar_fault() spends two per fault).
+ */
+#define FAULT_RATELIMIT_S	6
 
 enum { PG_SRC, PG_DST, PG_SENT, PG_GUARD, PG_NR };
+
+/*
+ * Helpers take the fixture as struct _test_data_vfio_dma, which is what
+ * FIXTURE_DATA(vfio_dma) expands to: checkpatch reads the macro form followed
+ * by "*self" as a multiplication.
+ */
 
 FIXTURE(vfio_dma) {
 	struct vfio_ctx c;
@@ -58,6 +69,7 @@ FIXTURE(vfio_dma) {
 	int open_ret;
 	int map_ret;
 	bool bound;
+	pid_t test_pid;		/* the process that ran setup and the test */
 };
 
 FIXTURE_VARIANT(vfio_dma) {
@@ -121,8 +133,12 @@ FIXTURE_SETUP(vfio_dma)
 	const char *name = dma_device_name();
 	void *p;
 
-	self->c.container = self->c.group = self->c.device = self->c.iommufd = -1;
+	self->c.container = -1;
+	self->c.group = -1;
+	self->c.device = -1;
+	self->c.iommufd = -1;
 	self->c.step = "";
+	self->test_pid = getpid();
 	self->rng = dma_seed();
 	ksft_print_msg("%s: pattern seed %#llx\n", variant->api,
 		       (unsigned long long)self->rng);
@@ -133,8 +149,6 @@ FIXTURE_SETUP(vfio_dma)
 	if (!d->bdf[0])
 		SKIP(return, "%s is not present in this machine", name);
 	snprintf(self->bdf, sizeof(self->bdf), "%s", d->bdf);
-	if (iso_dev_group(self->bdf) < 0)
-		SKIP(return, "%s (%s) has no IOMMU group: no IOMMU", name, self->bdf);
 
 	self->pg = sysconf(_SC_PAGESIZE);
 	p = mmap(NULL, PG_NR * self->pg, PROT_READ | PROT_WRITE,
@@ -150,10 +164,21 @@ FIXTURE_SETUP(vfio_dma)
 	 * back, runs only after a setup that completed. The tests check the
 	 * results.
 	 */
-	ksft_print_msg("%s: %s %s group %d, IOMMU %s\n", variant->api, name,
-		       self->bdf, iso_dev_group(self->bdf), iommu_model(self->bdf));
 	self->bind_ret = iso_bind(self->bdf, "vfio-pci");
 	self->bound = true;
+	/*
+	 * The group is looked up once bound: with virtio-iommu on x86 (ACPI
+	 * VIOT) 6.12 probes a device's IOMMU only when a driver binds, so a
+	 * device that never had a driver has no group yet.
+	 */
+	if (iso_dev_group(self->bdf) < 0) {
+		vfio_release_bdf(self->bdf);
+		self->bound = false;
+		SKIP(return, "%s (%s) has no IOMMU group, not even when vfio-pci binds (%s)",
+		     name, self->bdf, strerror(-self->bind_ret));
+	}
+	ksft_print_msg("%s: %s %s group %d, IOMMU %s\n", variant->api, name,
+		       self->bdf, iso_dev_group(self->bdf), iommu_model(self->bdf));
 	self->open_ret = -ECANCELED;
 	self->map_ret = -ECANCELED;
 	if (self->bind_ret)
@@ -170,22 +195,28 @@ FIXTURE_SETUP(vfio_dma)
 }
 
 /*
- * In the parent, after the test process exited (which closed its VFIO fds
- * and mappings): the 6.12 harness skips a child-side teardown after a failed
- * ASSERT, and the device must go back to no driver whatever happened.
+ * Normally in the parent, after the test process exited (which closed its
+ * VFIO fds and mappings): the device must go back to no driver whatever
+ * happened in the test. But after a failed ASSERT the 6.12 harness
+ * longjmp()s back into its wrapper, where the clobbered "child" variable
+ * makes the test process itself run this teardown (-Wclobbered warns about
+ * it): then the VFIO fds are still open here and must be closed first, or
+ * the unbind waits for them forever.
  */
 FIXTURE_TEARDOWN_PARENT(vfio_dma)
 {
+	if (getpid() == self->test_pid)
+		vfio_ctx_close(&self->c);
 	if (self->bound)
 		EXPECT_EQ(0, vfio_release_bdf(self->bdf));
 }
 
-static char *dma_page(FIXTURE_DATA(vfio_dma) *self, int page)
+static char *dma_page(struct _test_data_vfio_dma *self, int page)
 {
 	return self->buf + page * self->pg;
 }
 
-static void dma_ready(struct __test_metadata *_metadata, FIXTURE_DATA(vfio_dma) *self)
+static void dma_ready(struct __test_metadata *_metadata, struct _test_data_vfio_dma *self)
 {
 	ASSERT_EQ(0, self->bind_ret)
 		TH_LOG("binding %s to vfio-pci failed: %s", self->bdf,
@@ -209,7 +240,7 @@ static void dma_ready(struct __test_metadata *_metadata, FIXTURE_DATA(vfio_dma) 
  */
 #define DMA_CMD_FROM_DEV	0x2
 
-static int dma_edu(volatile void *bar, uint64_t iova, unsigned int off, uint64_t len,
+static int dma_edu(void *bar, uint64_t iova, unsigned int off, uint64_t len,
 		   bool to_device)
 {
 	struct timespec ts = { 0, 1000 * 1000 };
@@ -228,7 +259,7 @@ static int dma_edu(volatile void *bar, uint64_t iova, unsigned int off, uint64_t
 }
 
 /* One edu transfer that the engine must complete (whether or not it lands). */
-static void dma_xfer(struct __test_metadata *_metadata, FIXTURE_DATA(vfio_dma) *self,
+static void dma_xfer(struct __test_metadata *_metadata, struct _test_data_vfio_dma *self,
 		     uint64_t iova, unsigned int off, size_t len, bool to_device)
 {
 	ASSERT_EQ(0, dma_edu(self->c.bar0, iova, off, len, to_device))
@@ -248,13 +279,13 @@ static void dma_expect_bytes(struct __test_metadata *_metadata, const char *what
 		TH_LOG("%s: byte %zu of %zu is %#x, expected %#x", what, i, n, g[i], w[i]);
 }
 
-static void dma_snapshot(FIXTURE_DATA(vfio_dma) *self)
+static void dma_snapshot(struct _test_data_vfio_dma *self)
 {
 	memcpy(self->snap, self->buf, PG_NR * self->pg);
 }
 
 static void dma_expect_unchanged(struct __test_metadata *_metadata,
-				 FIXTURE_DATA(vfio_dma) *self, const char *what)
+				 struct _test_data_vfio_dma *self, const char *what)
 {
 	static const char * const pages[] = { "source", "destination", "sentinel",
 					      "guard" };
@@ -274,7 +305,7 @@ static void dma_expect_unchanged(struct __test_metadata *_metadata,
  * destination page. The pattern stays in the source page.
  */
 static void dma_load_device(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(vfio_dma) *self, size_t len)
+			    struct _test_data_vfio_dma *self, size_t len)
 {
 	dma_fill(&self->rng, dma_page(self, PG_SRC), self->pg);
 	dma_fill(&self->rng, dma_page(self, PG_DST), self->pg);
@@ -318,36 +349,54 @@ TEST_F(vfio_dma, round_trip)
 	}
 }
 
-/* Refused transfers in both directions are reported in the kernel log. */
-TEST_F(vfio_dma, fault_logged)
+/*
+ * A refused transfer through the hole is reported in the kernel log. The
+ * wait first gives a fresh ratelimit window: earlier tests fault on purpose,
+ * and QEMU's virtio-iommu reports every 4-byte access of a refused transfer
+ * (about a thousand reports), which exhausts a window at once.
+ */
+static void dma_fault_logged(struct __test_metadata *_metadata,
+			     struct _test_data_vfio_dma *self, bool to_device)
 {
 	uint64_t hole = DMA_IOVA_BASE + 2 * self->pg;
-	const char *model;
+	const char *model = iommu_model(self->bdf);
 	struct iommu_faults f;
-	int wr, rd;
+	int n;
 
 	dma_ready(_metadata, self);
-	model = iommu_model(self->bdf);
+	ksft_print_msg("waiting %d s for a fresh fault-print ratelimit window\n",
+		       FAULT_RATELIMIT_S);
+	sleep(FAULT_RATELIMIT_S);
 	ASSERT_EQ(0, iommu_faults_start(&f));
-
-	dma_xfer(_metadata, self, hole, 0, EDU_MAX_XFER, false);
-	wr = iommu_faults_wait(&f, 1, FAULT_WAIT_MS);
-	ASSERT_LE(0, wr);
-	ksft_print_msg("%s: write to unmapped IOVA %#llx: %d fault report(s)%s%s\n", model,
-		       (unsigned long long)hole, wr, wr ? ": " : "", wr ? f.last : "");
-
-	dma_xfer(_metadata, self, hole, 0, EDU_MAX_XFER, true);
-	rd = iommu_faults_wait(&f, wr + 1, FAULT_WAIT_MS);
-	ASSERT_LE(0, rd);
-	rd -= wr;
-	ksft_print_msg("%s: read from unmapped IOVA %#llx: %d fault report(s)%s%s\n", model,
-		       (unsigned long long)hole, rd, rd ? ": " : "", rd ? f.last : "");
+	dma_xfer(_metadata, self, hole, 0, EDU_MAX_XFER, to_device);
+	n = iommu_faults_wait(&f, 1, FAULT_WAIT_MS);
 	iommu_faults_stop(&f);
+	ASSERT_LE(0, n);
+	ksft_print_msg("%s: %s unmapped IOVA %#llx: %d fault report(s)%s%s\n", model,
+		       to_device ? "read from" : "write to", (unsigned long long)hole, n,
+		       n ? ", the last: " : "", n ? f.last : "");
+	if (!n && !strcmp(model, "AMD-Vi")) {
+		/*
+		 * Measured: QEMU 7.2's AMD-Vi blocks the transfer (the other
+		 * tests verify the bytes) but no IO_PAGE_FAULT event reaches
+		 * the guest kernel. Not a pass: the fault check did not run.
+		 */
+		SKIP(return, "AMD-Vi (QEMU 7.2) reports no IO_PAGE_FAULT to the guest: %s",
+		     "fault check not possible on this model");
+	}
+	EXPECT_LT(0, n)
+		TH_LOG("%s logged no fault for a DMA %s an unmapped IOVA", model,
+		       to_device ? "read from" : "write to");
+}
 
-	EXPECT_LT(0, wr)
-		TH_LOG("%s logged no fault for a DMA write to an unmapped IOVA", model);
-	EXPECT_LT(0, rd)
-		TH_LOG("%s logged no fault for a DMA read from an unmapped IOVA", model);
+TEST_F(vfio_dma, fault_logged_write)
+{
+	dma_fault_logged(_metadata, self, false);
+}
+
+TEST_F(vfio_dma, fault_logged_read)
+{
+	dma_fault_logged(_metadata, self, true);
 }
 
 /* Device -> RAM through the hole: nothing of the buffer changes. */

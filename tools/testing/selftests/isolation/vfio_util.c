@@ -319,7 +319,10 @@ void vfio_ctx_close(struct vfio_ctx *c)
 		close(c->container);
 	if (c->iommufd >= 0)
 		close(c->iommufd);
-	c->device = c->group = c->container = c->iommufd = -1;
+	c->device = -1;
+	c->group = -1;
+	c->container = -1;
+	c->iommufd = -1;
 }
 
 int vfio_release_bdf(const char *bdf)

@@ -13,15 +13,18 @@
  * vfio-pci; pci-stub too, which is why it would be no help here) do not
  * count.
  *
- * host_driver: two devices of one group, one bound to vfio-pci and the other
- * to a real DMA-API driver:
- *   e1000e  nic-mf0/nic-mf1, the multifunction e1000e on the root bus: no
- *           ACS and no ACS quirk for 8086:10d3, so one group; e1000e is built
- *           in and bound at boot, which is the everyday case.
- *   edu_dma edu-mf0/edu-mf1, the conventional multifunction edu on the root
- *           bus, with edu_dma.ko (a DMA-API driver whose probe does a DMA
- *           round trip) on edu-mf1. Root bus, so AMD-Vi's DMA defect behind
- *           bridges does not make its probe fail.
+ * host_driver: two edu functions of one multifunction device (conventional,
+ * no ACS between functions, so one group), vfio-pci on the first and
+ * edu_dma.ko on the second: edu_dma is a plain DMA-API driver whose probe
+ * does a DMA round trip, so "bound" means it really uses the DMA API.
+ *   root_bus   edu-mf0/edu-mf1 on the root bus
+ *   root_port  edu-rp2a/edu-rp2b behind a root port; not on AMD-Vi, where
+ *              QEMU 7.2 corrupts DMA behind root ports and edu_dma's probe
+ *              fails
+ * The kernel has no other host driver that would bind to a device sharing
+ * a group with one VFIO can take: the multifunction e1000e (nic-mf0/1) is
+ * split into one group per function by pci_quirk_rciep_acs, and pci-stub,
+ * were it built, is driver_managed_dma.
  * Both the legacy container and the cdev/iommufd path are checked, refused
  * first and accepted after the unbind, so a refusal for another reason
  * (e.g. no MSI isolation) cannot pass as the rule.
@@ -59,13 +62,15 @@ static bool dma_managing_driver(const char *drv)
 	return !drv[0] || !strcmp(drv, "vfio-pci") || !strcmp(drv, "pcieport");
 }
 
+/* Put @bdf back to driver @drv ("" for none) with no driver_override left. */
 static int restore_driver(const char *bdf, const char *drv)
 {
 	char path[PATH_MAX], cur[ISO_NAME_LEN];
 	int ret;
 
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
 	if (iso_dev_driver(bdf, cur, sizeof(cur)) == 0 && !strcmp(cur, drv))
-		return 0;
+		return iso_write(path, "\n");
 	ret = vfio_release_bdf(bdf);
 	if (ret || !drv[0])
 		return ret;
@@ -107,27 +112,33 @@ FIXTURE_VARIANT(host_driver) {
 	const char *host_dev;
 	const char *host_drv;
 	const char *module;	/* to load first, or NULL for a built-in driver */
+	bool not_on_amd;	/* behind a root port: AMD-Vi in QEMU 7.2 corrupts DMA */
 };
 
-FIXTURE_VARIANT_ADD(host_driver, e1000e) {
-	.vfio_dev = "nic-mf1",
-	.host_dev = "nic-mf0",
-	.host_drv = "e1000e",
-};
-
-FIXTURE_VARIANT_ADD(host_driver, edu_dma) {
+FIXTURE_VARIANT_ADD(host_driver, root_bus) {
 	.vfio_dev = "edu-mf0",
 	.host_dev = "edu-mf1",
 	.host_drv = "edu_dma",
 	.module = EDU_DMA_KO,
 };
 
+FIXTURE_VARIANT_ADD(host_driver, root_port) {
+	.vfio_dev = "edu-rp2a",
+	.host_dev = "edu-rp2b",
+	.host_drv = "edu_dma",
+	.module = EDU_DMA_KO,
+	.not_on_amd = true,
+};
+
 FIXTURE_SETUP(host_driver)
 {
 	struct iso_topology topo;
+	const char *m = getenv("ISOLATION_MACHINE");
 	struct iso_dev *v, *h;
-	int hg;
 
+	if (variant->not_on_amd && m && !strcmp(m, "amd"))
+		SKIP(return, "AMD-Vi: QEMU 7.2 corrupts DMA behind root ports, %s probe fails -EIO",
+		     variant->host_drv);
 	ASSERT_EQ(0, iso_topology_load(&topo));
 	v = iso_topology_find(&topo, variant->vfio_dev);
 	h = iso_topology_find(&topo, variant->host_dev);
@@ -136,13 +147,6 @@ FIXTURE_SETUP(host_driver)
 		SKIP(return, "%s or %s not present", variant->vfio_dev, variant->host_dev);
 	snprintf(self->vfio_bdf, sizeof(self->vfio_bdf), "%s", v->bdf);
 	snprintf(self->host_bdf, sizeof(self->host_bdf), "%s", h->bdf);
-	self->group = iso_dev_group(v->bdf);
-	hg = iso_dev_group(h->bdf);
-	if (self->group < 0)
-		SKIP(return, "%s has no IOMMU group: no IOMMU", v->bdf);
-	if (hg != self->group)
-		SKIP(return, "%s (group %d) and %s (group %d) do not share a group here",
-		     variant->vfio_dev, self->group, variant->host_dev, hg);
 
 	if (variant->module) {
 		int fd = open(variant->module, O_RDONLY | O_CLOEXEC);
@@ -165,10 +169,9 @@ FIXTURE_SETUP(host_driver)
 	if (strcmp(self->host_orig, variant->host_drv))
 		self->bind_host = iso_bind(h->bdf, variant->host_drv);
 	self->bind_vfio = iso_bind(v->bdf, "vfio-pci");
-	ksft_print_msg("group %d: %s %s -> vfio-pci (%d), %s %s -> %s (%d), IOMMU %s\n",
-		       self->group, variant->vfio_dev, v->bdf, self->bind_vfio,
-		       variant->host_dev, h->bdf, variant->host_drv, self->bind_host,
-		       iommu_model(v->bdf));
+	ksft_print_msg("%s %s -> vfio-pci (%d), %s %s -> %s (%d), IOMMU %s\n",
+		       variant->vfio_dev, v->bdf, self->bind_vfio, variant->host_dev, h->bdf,
+		       variant->host_drv, self->bind_host, iommu_model(v->bdf));
 }
 
 FIXTURE_TEARDOWN_PARENT(host_driver)
@@ -181,18 +184,38 @@ FIXTURE_TEARDOWN_PARENT(host_driver)
 		EXPECT_EQ(0, syscall(SYS_delete_module, "edu_dma", O_NONBLOCK));
 }
 
-static void host_bound(struct __test_metadata *_metadata, FIXTURE_DATA(host_driver) *self,
-		       const FIXTURE_VARIANT(host_driver) *variant)
+/*
+ * (FIXTURE_DATA/FIXTURE_VARIANT spelled out as their structs for checkpatch,
+ * as in vfio_dma_tests.h.)
+ * The groups are read once both drivers are bound: with virtio-iommu on x86
+ * (ACPI VIOT) 6.12 gives a device its group only when a driver binds.
+ * False (and SKIP) when the pair does not share a group here.
+ */
+static bool host_bound(struct __test_metadata *_metadata, struct _test_data_host_driver *self,
+		       const struct _fixture_variant_host_driver *variant)
 {
 	char drv[ISO_NAME_LEN];
+	int hg;
 
-	ASSERT_EQ(0, self->bind_vfio)
+	self->group = iso_dev_group(self->vfio_bdf);
+	hg = iso_dev_group(self->host_bdf);
+	if (self->group < 0) {
+		SKIP(return false, "%s has no IOMMU group, not even when vfio-pci binds (%s)",
+		     self->vfio_bdf, strerror(-self->bind_vfio));
+	}
+	if (hg != self->group) {
+		SKIP(return false, "%s (group %d) and %s (group %d) do not share a group here",
+		     variant->vfio_dev, self->group, variant->host_dev, hg);
+	}
+	ksft_print_msg("both in group %d\n", self->group);
+	EXPECT_EQ(0, self->bind_vfio)
 		TH_LOG("binding %s to vfio-pci: %s", self->vfio_bdf, strerror(-self->bind_vfio));
-	ASSERT_EQ(0, self->bind_host)
+	EXPECT_EQ(0, self->bind_host)
 		TH_LOG("binding %s to %s: %s", self->host_bdf, variant->host_drv,
 		       strerror(-self->bind_host));
-	ASSERT_EQ(0, iso_dev_driver(self->host_bdf, drv, sizeof(drv)));
-	ASSERT_STREQ(variant->host_drv, drv);
+	EXPECT_EQ(0, iso_dev_driver(self->host_bdf, drv, sizeof(drv)));
+	EXPECT_STREQ(variant->host_drv, drv);
+	return _metadata->exit_code == KSFT_PASS;
 }
 
 TEST_F(host_driver, type1_refused_until_unbound)
@@ -200,7 +223,8 @@ TEST_F(host_driver, type1_refused_until_unbound)
 	struct vfio_ctx c;
 	int ret;
 
-	host_bound(_metadata, self, variant);
+	if (!host_bound(_metadata, self, variant))
+		return;
 
 	ret = vfio_type1_open(&c, self->vfio_bdf);
 	ksft_print_msg("with %s bound: %s -> %s, group flags %#x\n", variant->host_drv,
@@ -225,7 +249,8 @@ TEST_F(host_driver, cdev_refused_until_unbound)
 	struct vfio_ctx c;
 	int ret;
 
-	host_bound(_metadata, self, variant);
+	if (!host_bound(_metadata, self, variant))
+		return;
 
 	ret = vfio_cdev_open(&c, self->vfio_bdf);
 	ksft_print_msg("with %s bound: %s -> %s\n", variant->host_drv,
@@ -277,9 +302,6 @@ FIXTURE_SETUP(no_host_driver)
 	if (!d->bdf[0])
 		SKIP(return, "%s not present", variant->vfio_dev);
 	snprintf(self->bdf, sizeof(self->bdf), "%s", d->bdf);
-	self->group = iso_dev_group(d->bdf);
-	if (self->group < 0)
-		SKIP(return, "%s has no IOMMU group: no IOMMU", d->bdf);
 	ASSERT_EQ(0, iso_dev_driver(d->bdf, self->orig, sizeof(self->orig)));
 	self->touched = true;
 	self->bind_vfio = iso_bind(d->bdf, "vfio-pci");
@@ -299,6 +321,11 @@ TEST_F(no_host_driver, viable)
 	struct vfio_ctx c;
 	DIR *d;
 
+	/* read once bound, as in host_bound() */
+	self->group = iso_dev_group(self->bdf);
+	if (self->group < 0)
+		SKIP(return, "%s has no IOMMU group, not even when vfio-pci binds (%s)",
+		     self->bdf, strerror(-self->bind_vfio));
 	ASSERT_EQ(0, self->bind_vfio)
 		TH_LOG("binding %s to vfio-pci: %s", self->bdf, strerror(-self->bind_vfio));
 
