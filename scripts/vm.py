@@ -60,7 +60,9 @@ MACHINES = {
     'virtio': ('x86_64', X86_IMAGE,
                ['-M', 'q35'] + Q35 +
                ['-device', 'virtio-iommu-pci,addr=1e.0'],
-               'console=ttyS0 vfio_iommu_type1.allow_unsafe_interrupts=1'),
+               # no interrupt remapping with virtio-iommu
+               'console=ttyS0 vfio_iommu_type1.allow_unsafe_interrupts=1 '
+               'iommufd.allow_unsafe_interrupts=1'),
     'smmuv3-dt': ('arm64', ARM64_IMAGE,
                   ['-M', 'virt,iommu=smmuv3,gic-version=3',
                    '-cpu', 'max,pauth-impdef=on'],
