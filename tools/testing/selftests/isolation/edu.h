@@ -9,6 +9,7 @@
 #ifndef EDU_H
 #define EDU_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -55,9 +56,9 @@ static inline uint64_t edu_rd64(volatile void *bar, unsigned int off)
 
 /*
  * One transfer between device address @iova and the edu's buffer (offset
- * @off in it). Returns 0 when the engine reports completion, -1 after
- * @timeout_ms. Completion says nothing about whether the IOMMU let the
- * data through: callers compare bytes.
+ * @off in it). Returns 0 when the engine reports completion, -ETIMEDOUT
+ * after @timeout_ms. Completion says nothing about whether the IOMMU let
+ * the data through: callers compare bytes.
  */
 static inline int edu_dma(volatile void *bar, uint64_t iova, unsigned int off,
 			  uint64_t count, bool to_device, int timeout_ms)
@@ -79,7 +80,7 @@ static inline int edu_dma(volatile void *bar, uint64_t iova, unsigned int off,
 			return 0;
 		nanosleep(&ts, NULL);
 	}
-	return -1;
+	return -ETIMEDOUT;
 }
 
 #endif

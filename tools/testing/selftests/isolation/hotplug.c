@@ -542,34 +542,6 @@ TEST_F_TIMEOUT(hotplug, switch_slot, 90)
 		HP_XFAIL(return, "%s", why);
 }
 
-/*
- * One edu transfer. Not edu.h's edu_dma(): its EDU_CMD_TO_DEV has the
- * direction bit inverted. QEMU (docs/specs/edu.rst, hw/misc/edu.c): bit 1
- * clear moves RAM -> edu buffer, set moves edu buffer -> RAM.
- */
-#define HP_CMD_FROM_DEV	0x2
-
-static int hp_edu_xfer(void *bar, uint64_t iova, uint64_t count, bool to_device)
-{
-	int waited;
-
-	if (to_device) {
-		edu_wr64(bar, EDU_DMA_SRC, iova);
-		edu_wr64(bar, EDU_DMA_DST, EDU_BUF);
-	} else {
-		edu_wr64(bar, EDU_DMA_SRC, EDU_BUF);
-		edu_wr64(bar, EDU_DMA_DST, iova);
-	}
-	edu_wr64(bar, EDU_DMA_CNT, count);
-	edu_wr64(bar, EDU_DMA_CMD, EDU_CMD_START | (to_device ? 0 : HP_CMD_FROM_DEV));
-	for (waited = 0; waited < DMA_TIMEOUT_MS; waited++) {
-		if (!(edu_rd64(bar, EDU_DMA_CMD) & EDU_CMD_START))
-			return 0;
-		sleep_ms(1);
-	}
-	return -ETIMEDOUT;
-}
-
 /* A pattern that differs between runs: stale bytes cannot pass. */
 static void fill_pattern(unsigned char *p, size_t n, unsigned int seed)
 {
@@ -591,8 +563,8 @@ static int vfio_round_trip(struct __test_metadata *_metadata, void *bar,
 
 	fill_pattern(src, EDU_MAX_XFER, (unsigned int)getpid() ^ (uintptr_t)bar);
 	memset(dst, 0xa5, EDU_MAX_XFER);
-	if (hp_edu_xfer(bar, DMA_IOVA, EDU_MAX_XFER, true) ||
-	    hp_edu_xfer(bar, DMA_IOVA + pg, EDU_MAX_XFER, false)) {
+	if (edu_dma(bar, DMA_IOVA, 0, EDU_MAX_XFER, true, DMA_TIMEOUT_MS) ||
+	    edu_dma(bar, DMA_IOVA + pg, 0, EDU_MAX_XFER, false, DMA_TIMEOUT_MS)) {
 		TH_LOG("%s: the edu's DMA engine did not complete", what);
 		return -ETIMEDOUT;
 	}

@@ -231,38 +231,11 @@ static void dma_ready(struct __test_metadata *_metadata, struct _test_data_vfio_
 		TH_LOG("BAR0 of %s does not read as an edu", self->bdf);
 }
 
-/*
- * One edu transfer between @iova and the edu buffer at @off. Not edu.h's
- * edu_dma(): its EDU_CMD_TO_DEV has the direction bit inverted. QEMU
- * (docs/specs/edu.rst, hw/misc/edu.c edu_dma_timer()): bit 1 clear moves
- * RAM -> edu buffer, set moves edu buffer -> RAM; it range-checks the edu
- * side and aborts the whole VM when that is outside the buffer.
- */
-#define DMA_CMD_FROM_DEV	0x2
-
-static int dma_edu(void *bar, uint64_t iova, unsigned int off, uint64_t len,
-		   bool to_device)
-{
-	struct timespec ts = { 0, 1000 * 1000 };
-	int waited;
-
-	edu_wr64(bar, EDU_DMA_SRC, to_device ? iova : EDU_BUF + off);
-	edu_wr64(bar, EDU_DMA_DST, to_device ? EDU_BUF + off : iova);
-	edu_wr64(bar, EDU_DMA_CNT, len);
-	edu_wr64(bar, EDU_DMA_CMD, EDU_CMD_START | (to_device ? 0 : DMA_CMD_FROM_DEV));
-	for (waited = 0; waited < DMA_TIMEOUT_MS; waited++) {
-		if (!(edu_rd64(bar, EDU_DMA_CMD) & EDU_CMD_START))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -ETIMEDOUT;
-}
-
 /* One edu transfer that the engine must complete (whether or not it lands). */
 static void dma_xfer(struct __test_metadata *_metadata, struct _test_data_vfio_dma *self,
 		     uint64_t iova, unsigned int off, size_t len, bool to_device)
 {
-	ASSERT_EQ(0, dma_edu(self->c.bar0, iova, off, len, to_device))
+	ASSERT_EQ(0, edu_dma(self->c.bar0, iova, off, len, to_device, DMA_TIMEOUT_MS))
 		TH_LOG("edu DMA %s IOVA %#llx did not complete",
 		       to_device ? "from" : "to", (unsigned long long)iova);
 }
