@@ -14,7 +14,7 @@ MACHINES ?=
 help:
 	@echo "make demo         build the isolation kernel, boot vtd: groups and a VFIO DMA round trip"
 	@echo "make check        build everything and run every suite on every machine"
-	@echo "make check-quick  isolation kernel, vtd machine only (development)"
+	@echo "make check-quick [TESTS='groups hotplug']  isolation kernel, vtd only (development)"
 	@echo "make check-debug  debug kernel (lockdep, KASAN, kmemleak) through the selftests"
 	@echo "make vm MACHINE=vtd [VARIANT=isolation] [RUN='cmd']   a shell or a command in a guest"
 	@echo "make writeback    save edits made in build/tree/isolation into the repository"
@@ -49,7 +49,7 @@ check: selftests peer
 
 check-quick: kernel-isolation-x86_64
 	@$(S)/build-selftests.sh x86_64 isolation
-	@$(S)/check.py --quick --variants isolation --suites isolation
+	@$(S)/check.py --quick --variants isolation --suites isolation $(if $(TESTS),--tests '$(TESTS)')
 
 check-debug: deps
 	@$(S)/build-kernel.sh isolation x86_64 debug

@@ -104,6 +104,8 @@ def run(args, suite, machine, variant, flavour):
     os.makedirs(LOGS, exist_ok=True)
     log = os.path.join(LOGS, tag.replace('/', '-') + '.log')
     _, cmd, extra = SUITES[suite]
+    if args.tests:
+        cmd = "ISOLATION_TESTS='%s' %s" % (args.tests, cmd)
     vmargs = [sys.executable, os.path.join(TOP, 'scripts', 'vm.py'),
               '--machine', machine, '--variant', variant, '--quiet',
               '--log', log, '--timeout', str(args.timeout), '--exec', cmd]
@@ -161,6 +163,8 @@ def main():
     ap.add_argument('--flavour', default='')
     ap.add_argument('--quick', action='store_true',
                     help='development subset: the vtd machine only')
+    ap.add_argument('--tests', default='',
+                    help='only these isolation selftests (space separated)')
     ap.add_argument('--timeout', type=int, default=900)
     args = ap.parse_args()
     if args.quick and not args.machines:

@@ -34,24 +34,29 @@
 /* Device addresses are clamped to the edu's 28-bit DMA mask. */
 #define EDU_DMA_BITS	28
 
-static inline uint32_t edu_rd32(volatile void *bar, unsigned int off)
+/*
+ * Register accessors. Relaxed atomic accesses keep the compiler from
+ * merging, splitting or dropping MMIO accesses, as readl()/writel() do in
+ * the kernel.
+ */
+static inline uint32_t edu_rd32(void *bar, unsigned int off)
 {
-	return *(volatile uint32_t *)((volatile char *)bar + off);
+	return __atomic_load_n((uint32_t *)((char *)bar + off), __ATOMIC_RELAXED);
 }
 
-static inline void edu_wr32(volatile void *bar, unsigned int off, uint32_t v)
+static inline void edu_wr32(void *bar, unsigned int off, uint32_t v)
 {
-	*(volatile uint32_t *)((volatile char *)bar + off) = v;
+	__atomic_store_n((uint32_t *)((char *)bar + off), v, __ATOMIC_RELAXED);
 }
 
-static inline void edu_wr64(volatile void *bar, unsigned int off, uint64_t v)
+static inline uint64_t edu_rd64(void *bar, unsigned int off)
 {
-	*(volatile uint64_t *)((volatile char *)bar + off) = v;
+	return __atomic_load_n((uint64_t *)((char *)bar + off), __ATOMIC_RELAXED);
 }
 
-static inline uint64_t edu_rd64(volatile void *bar, unsigned int off)
+static inline void edu_wr64(void *bar, unsigned int off, uint64_t v)
 {
-	return *(volatile uint64_t *)((volatile char *)bar + off);
+	__atomic_store_n((uint64_t *)((char *)bar + off), v, __ATOMIC_RELAXED);
 }
 
 /*
@@ -60,7 +65,7 @@ static inline uint64_t edu_rd64(volatile void *bar, unsigned int off)
  * after @timeout_ms. Completion says nothing about whether the IOMMU let
  * the data through: callers compare bytes.
  */
-static inline int edu_dma(volatile void *bar, uint64_t iova, unsigned int off,
+static inline int edu_dma(void *bar, uint64_t iova, unsigned int off,
 			  uint64_t count, bool to_device, int timeout_ms)
 {
 	struct timespec ts = { 0, 1000 * 1000 };

@@ -52,6 +52,31 @@ int iso_read(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* Bus number of the PCI devices in a bridge's sysfs directory. */
+static int secondary_bus(const char *dir, unsigned int *bus)
+{
+	struct dirent *de;
+	int ret = -ENOENT;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while (ret && (de = readdir(d))) {
+		unsigned int dom, b, s, f;
+		int end = 0;
+
+		/* skip port services such as "0000:00:05.0:pcie002" */
+		if (sscanf(de->d_name, "%x:%x:%x.%x%n", &dom, &b, &s, &f, &end) == 4 &&
+		    !de->d_name[end]) {
+			*bus = b;
+			ret = 0;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
 /*
  * Follow a slot path from a root bus: the first component is a slot on
  * bus 00, each later one a slot on the secondary bus of the previous
@@ -72,31 +97,9 @@ int iso_path_to_bdf(const char *path, char *bdf, size_t len)
 	snprintf(copy, sizeof(copy), "%s", path);
 	snprintf(dir, sizeof(dir), "/sys/devices/pci%04x:00", domain);
 	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		struct dirent *de;
-		DIR *d;
-		bool found = false;
-
-		if (cur[0]) {
-			/* the child bus number is in the child's own name */
-			d = opendir(dir);
-			if (!d)
-				return -ENOENT;
-			while ((de = readdir(d))) {
-				unsigned int dom, b, s, f;
-				int end = 0;
-
-				/* not a port service ("0000:00:05.0:pcie002") */
-				if (sscanf(de->d_name, "%x:%x:%x.%x%n", &dom, &b, &s, &f, &end) == 4 &&
-				    !de->d_name[end]) {
-					bus = b;
-					found = true;
-					break;
-				}
-			}
-			closedir(d);
-			if (!found)
-				return -ENOENT;
-		}
+		/* below a bridge: the secondary bus number is in its children's names */
+		if (cur[0] && secondary_bus(dir, &bus))
+			return -ENOENT;
 		snprintf(cur, sizeof(cur), "%04x:%02x:%s", domain, bus, tok);
 		if (strlen(dir) + strlen(cur) + 2 > sizeof(dir))
 			return -ENAMETOOLONG;
