@@ -4,7 +4,7 @@
 # as userspace sees them in sysfs, then a VFIO DMA round trip.
 # BDF of a topology path such as 05.0/00.0 (slot chain from root bus 00)
 bdf_of() {
-	dir=/sys/devices/pci0000:00
+	dir=/sys/class/pci_bus/0000:00/device
 	for slot in $(echo "$1" | tr / ' '); do
 		set -- $dir/0000:??:$slot
 		[ -e "$1" ] || return 1

@@ -184,7 +184,7 @@ TEST(device_links)
 	EXPECT_LT(0, linked);
 	if (unprobed && !missing && linked) {
 		if (!iso_have_core())
-			XFAIL_NOW(return, "stock: %d devices have no group until a driver binds",
+			XFAIL_NOW(return, "stock: %d devices without a driver have no group",
 				  unprobed);
 		TH_LOG("isolation core: %d devices without a driver have no group", unprobed);
 		EXPECT_EQ(0, unprobed);
@@ -538,8 +538,8 @@ TEST_F(expected, grouped)
 		return;
 	if (!outsiders && (one || stock) && !self->core) {
 		if (unprobed)
-			XFAIL_NOW(return, "stock: %d of these have no group until a driver binds",
-				  unprobed);
+			XFAIL_NOW(return, "stock: %d of %d devices have no driver and no group",
+				  unprobed, l->nr);
 		XFAIL_NOW(return, "stock grouping: %s", l->stock_reason);
 	}
 	if (self->core && !outsiders && (stock || unprobed))

@@ -95,7 +95,8 @@ int iso_path_to_bdf(const char *path, char *bdf, size_t len)
 		path = colon + 1;
 	}
 	snprintf(copy, sizeof(copy), "%s", path);
-	snprintf(dir, sizeof(dir), "/sys/devices/pci%04x:00", domain);
+	/* the host bridge is not always at /sys/devices/pciDDDD:00 (arm64: platform/) */
+	snprintf(dir, sizeof(dir), "/sys/class/pci_bus/%04x:00/device", domain);
 	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
 		/* below a bridge: the secondary bus number is in its children's names */
 		if (cur[0] && secondary_bus(dir, &bus))
