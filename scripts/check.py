@@ -78,18 +78,22 @@ def parse_ktap(lines):
     return res
 
 
-def kunit_lines(console):
-    """KUnit leaf results printed by the kernel before userspace starts."""
+def split_console(console):
+    """The boot (kernel, KUnit) and userspace parts of a console log."""
+    for i, line in enumerate(console):
+        if 'Run /init' in line:
+            return console[:i], console[i:]
+    return console, []
+
+
+def kunit_cases(boot):
+    """KUnit test-case results (one indent level below their suite)."""
     out = []
-    depth_has_children = False
-    for line in console:
+    for line in boot:
         line = re.sub(r'^\[\s*\d+\.\d+\]\s', '', line)
-        if line.startswith('Run /init') or 'Freeing unused kernel' in line:
-            break
-        if re.match(r'\s+(not ok|ok) \d+ ', line):
+        if re.match(r'    (not ok|ok) \d+ ', line):
             out.append(line)
-            depth_has_children = True
-    return out if depth_has_children else []
+    return out
 
 
 def run(args, suite, machine, variant, flavour):
@@ -134,12 +138,10 @@ def run(args, suite, machine, variant, flavour):
             os.replace(log, log + '.flake')
             continue
         break
-    res = parse_ktap(console[1:])
     # KUnit ran in the kernel before the suite: count it separately
-    kres = parse_ktap(kunit_lines(console[1:]))
-    for k in ('pass', 'fail', 'skip', 'xfail'):
-        res[k] -= kres[k]
-    res['failed'] = [n for n in res['failed'] if n not in kres['failed']]
+    boot, user = split_console(console[1:])
+    res = parse_ktap(user)
+    kres = parse_ktap(kunit_cases(boot))
     for line in console[1:]:
         if SPLATS.search(line):
             res['fail'] += 1
