@@ -39,7 +39,7 @@ if [ ${#base_edits[@]} -gt 0 ]; then
 	for f in "${base_edits[@]}"; do
 		target=$(git -C "$stage" log -n1 --format=%H base..HEAD -- "$f")
 		if [ -e "$tree/$f" ]; then cp -p "$tree/$f" "$stage/$f"; else git -C "$stage" rm -q "$f"; fi
-		git -C "$stage" add -A -- "$f"
+		git -C "$stage" add -f -A -- "$f"
 		if [ -n "$target" ]; then
 			note "fixup of $(git -C "$stage" log -n1 --format=%s "$target"): $f"
 			git -C "$stage" "${GIT_ID[@]}" commit -q --fixup="$target"
