@@ -15,67 +15,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
 #include "isolation_util.h"
 
-#define GROUPS_DIR	"/sys/kernel/iommu_groups"
-#define IOMMU_CLASS	"/sys/class/iommu"
-#define MAX_GROUPS	512
 #define MAX_GROUP_DEVS	64
 #define TYPE_LEN	32
 
-/*
- * The Kconfig default of the "IOMMU default domain type" choice
- * (drivers/iommu/Kconfig): lazy on x86 and s390, strict elsewhere. The
- * harness configs keep it; the guest has no /proc/config.gz to check.
- */
-#if defined(__x86_64__) || defined(__i386__) || defined(__s390x__)
-#define BUILD_DEFAULT_LAZY	true
-#else
-#define BUILD_DEFAULT_LAZY	false
+#ifndef BIT_ULL
+#define BIT_ULL(nr)	(1ULL << (nr))
 #endif
 
 /* VT-d capability bits (drivers/iommu/intel/iommu.h) */
-#define VTD_CAP_CM		(1ULL << 7)	/* caching mode: a virtual IOMMU */
-#define VTD_ECAP_PT		(1ULL << 6)	/* pass-through translation */
-#define VTD_ECAP_SMTS		(1ULL << 43)	/* scalable mode */
-#define VTD_ECAP_FLTS		(1ULL << 47)	/* first-level translation */
+#define VTD_CAP_CM		BIT_ULL(7)	/* caching mode: a virtual IOMMU */
+#define VTD_ECAP_PT		BIT_ULL(6)	/* pass-through translation */
+#define VTD_ECAP_SMTS		BIT_ULL(43)	/* scalable mode */
+#define VTD_ECAP_FLTS		BIT_ULL(47)	/* first-level translation */
 /* AMD-Vi capability header bit (drivers/iommu/amd/amd_iommu_types.h) */
-#define AMD_CAP_NPCACHE		(1ULL << 26)	/* not-present entries cached */
+#define AMD_CAP_NPCACHE		BIT_ULL(26)	/* not-present entries cached */
 
-static const char *machine(void)
+/* What the kernel's architecture decides, by `uname -m`. */
+struct arch_facts {
+	const char *machine;
+	/*
+	 * The Kconfig default of the "IOMMU default domain type" choice
+	 * (drivers/iommu/Kconfig) is lazy on X86 and S390, strict elsewhere.
+	 * The harness configs keep it; the guest has no /proc/config.gz.
+	 */
+	bool lazy;
+	/* iommu=pt and iommu=nopt are x86 options (arch/x86/kernel/pci-dma.c) */
+	bool x86;
+};
+
+static const struct arch_facts arch_table[] = {
+	{ "x86_64", true, true },
+	{ "i386", true, true },
+	{ "i486", true, true },
+	{ "i586", true, true },
+	{ "i686", true, true },
+	{ "s390x", true, false },
+	{ "s390", true, false },
+};
+
+/* The facts for the running kernel; an unknown machine has neither. */
+static const struct arch_facts *arch(void)
 {
-	const char *m = getenv("ISOLATION_MACHINE");
+	static struct arch_facts other;
+	static struct utsname u;
+	unsigned int i;
 
-	return m ? m : "";
-}
-
-/* Harness machines other than "none" have an IOMMU (README). */
-static bool machine_has_iommu(void)
-{
-	return machine()[0] && strcmp(machine(), "none");
-}
-
-/*
- * Groups are expected wherever the machine has an IOMMU: fail if there are
- * none there; skip (return true) where none are expected and there are none.
- */
-static bool skip_no_groups(struct __test_metadata *_metadata, int nr)
-{
-	ASSERT_LE(0, nr) TH_LOG("cannot list " GROUPS_DIR ": %s", strerror(-nr));
-	if (!nr && !machine_has_iommu())
-		SKIP(return true, "no IOMMU groups on machine '%s'", machine());
-	ASSERT_LT(0, nr) TH_LOG("machine %s has an IOMMU but no groups", machine());
-	return false;
+	if (!u.machine[0] && uname(&u))
+		snprintf(u.machine, sizeof(u.machine), "unknown");
+	for (i = 0; i < ARRAY_SIZE(arch_table); i++)
+		if (!strcmp(u.machine, arch_table[i].machine))
+			return &arch_table[i];
+	other.machine = u.machine;
+	return &other;
 }
 
 static int read_type(int group, char *buf)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), GROUPS_DIR "/%d/type", group);
+	snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d/type", group);
 	return iso_read(path, buf, TYPE_LEN);
 }
 
@@ -83,7 +87,7 @@ static int write_type(int group, const char *type)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), GROUPS_DIR "/%d/type", group);
+	snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d/type", group);
 	return iso_write(path, type);
 }
 
@@ -152,10 +156,10 @@ static void hw_facts(bool sm_on, struct hw_facts *hw)
 
 	memset(hw, 0, sizeof(*hw));
 	for (i = 0; i < 64; i++) {
-		snprintf(path, sizeof(path), IOMMU_CLASS "/dmar%d/intel-iommu/cap", i);
+		snprintf(path, sizeof(path), ISO_IOMMU_CLASS "/dmar%d/intel-iommu/cap", i);
 		if (!read_hex(path, &cap))
 			continue;
-		snprintf(path, sizeof(path), IOMMU_CLASS "/dmar%d/intel-iommu/ecap", i);
+		snprintf(path, sizeof(path), ISO_IOMMU_CLASS "/dmar%d/intel-iommu/ecap", i);
 		if (!read_hex(path, &ecap))
 			continue;
 		if ((cap & VTD_CAP_CM) &&
@@ -171,7 +175,7 @@ static void hw_facts(bool sm_on, struct hw_facts *hw)
 		}
 	}
 	for (i = 0; i < 64; i++) {
-		snprintf(path, sizeof(path), IOMMU_CLASS "/ivhd%d/amd-iommu/cap", i);
+		snprintf(path, sizeof(path), ISO_IOMMU_CLASS "/ivhd%d/amd-iommu/cap", i);
 		if (read_hex(path, &cap) && (cap & AMD_CAP_NPCACHE)) {
 			snprintf(strict_why, sizeof(strict_why),
 				 "ivhd%d has NpCache: strict mode due to virtualization", i);
@@ -187,24 +191,23 @@ static void hw_facts(bool sm_on, struct hw_facts *hw)
 static const char *expected_type(char *why, size_t len)
 {
 	int passthrough = -1, strict = -1, b;
-	bool drv_strict = false, sm_on = false, lazy;
+	bool drv_strict = false, sm_on = false, x86 = arch()->x86, lazy;
+	bool build_lazy = arch()->lazy;
 	char cmdline[4096], *tok, *save = NULL;
 	struct hw_facts hw;
 
 	if (iso_read("/proc/cmdline", cmdline, sizeof(cmdline)))
 		cmdline[0] = '\0';
 	for (tok = strtok_r(cmdline, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		if (!strncmp(tok, "iommu.passthrough=", 18) && parse_bool(tok + 18, &b))
+		if (!strncmp(tok, "iommu.passthrough=", 18) && parse_bool(tok + 18, &b)) {
 			passthrough = b;
-		else if (!strncmp(tok, "iommu.strict=", 13) && parse_bool(tok + 13, &b))
+		} else if (!strncmp(tok, "iommu.strict=", 13) && parse_bool(tok + 13, &b)) {
 			strict = b;
-#if defined(__x86_64__) || defined(__i386__)
-		else if (!strncmp(tok, "iommu=", 6) && has_opt(tok + 6, "pt"))
+		} else if (x86 && !strncmp(tok, "iommu=", 6) && has_opt(tok + 6, "pt")) {
 			passthrough = 1;
-		else if (!strncmp(tok, "iommu=", 6) && has_opt(tok + 6, "nopt"))
+		} else if (x86 && !strncmp(tok, "iommu=", 6) && has_opt(tok + 6, "nopt")) {
 			passthrough = 0;
-#endif
-		else if (!strncmp(tok, "intel_iommu=", 12)) {
+		} else if (!strncmp(tok, "intel_iommu=", 12)) {
 			drv_strict |= has_opt(tok + 12, "strict");
 			if (has_opt(tok + 12, "sm_on"))
 				sm_on = true;
@@ -224,12 +227,12 @@ static const char *expected_type(char *why, size_t len)
 		snprintf(why, len, "iommu.passthrough=1, but %s", hw.no_identity);
 		return "DMA";
 	}
-	lazy = strict >= 0 ? !strict : BUILD_DEFAULT_LAZY;
+	lazy = strict >= 0 ? !strict : build_lazy;
 	if (strict >= 0)
 		snprintf(why, len, "iommu.strict=%d on the command line", strict);
 	else
-		snprintf(why, len, "build default (%s)", BUILD_DEFAULT_LAZY ?
-			 "IOMMU_DEFAULT_DMA_LAZY" : "IOMMU_DEFAULT_DMA_STRICT");
+		snprintf(why, len, "build default on %s (%s)", arch()->machine,
+			 build_lazy ? "IOMMU_DEFAULT_DMA_LAZY" : "IOMMU_DEFAULT_DMA_STRICT");
 	if (lazy && drv_strict) {
 		snprintf(why + strlen(why), len - strlen(why),
 			 ", but a driver's strict option is given");
@@ -252,13 +255,12 @@ static const char *expected_type(char *why, size_t len)
  */
 TEST(default_type)
 {
-	int ids[MAX_GROUPS], nr, i;
+	int ids[ISO_MAX_GROUPS], nr, i;
 	const char *want;
 	char why[512], type[TYPE_LEN];
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
+	ISO_REQUIRE_GROUPS(return, nr);
 
 	want = expected_type(why, sizeof(why));
 	TH_LOG("expecting %s: %s", want, why);
@@ -278,7 +280,7 @@ static bool group_bound(int group)
 
 	n = iso_group_devices(group, names, MAX_GROUP_DEVS);
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), GROUPS_DIR "/%d/devices/%.200s/driver", group,
+		snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d/devices/%.200s/driver", group,
 			 names[i]);
 		if (!access(path, F_OK))
 			return true;
@@ -287,80 +289,92 @@ static bool group_bound(int group)
 }
 
 /*
- * Stock 6.12 applies a VIOT, IORT or device-tree description of the IOMMU
- * to a device only when a driver binds, so a device that never had one may
- * have no group yet: bind vfio-pci once and let go of the device again.
- */
-static void probe_by_binding(const char *bdf)
-{
-	char path[PATH_MAX];
-
-	if (iso_dev_group(bdf) >= 0)
-		return;
-	if (!iso_bind(bdf, "vfio-pci"))
-		iso_unbind(bdf);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	iso_write(path, "\n");
-}
-
-/*
  * A group without a bound driver: that of edu-rc (edu has no driver unless
  * a test loads edu_dma) when the topology is there, else the first one found.
  */
 static int unbound_group(void)
 {
-	int ids[MAX_GROUPS], nr, i, g;
+	int ids[ISO_MAX_GROUPS], nr, i, g;
 	struct iso_topology topo;
 	struct iso_dev *d;
 
 	if (!iso_topology_load(&topo)) {
 		d = iso_topology_find(&topo, "edu-rc");
-		if (d && d->bdf[0])
-			probe_by_binding(d->bdf);
-		g = d && d->bdf[0] ? iso_dev_group(d->bdf) : -1;
+		g = d && d->bdf[0] ? iso_probe_group(d->bdf) : -1;
 		if (g >= 0 && !group_bound(g))
 			return g;
 	}
-	nr = iso_group_list(ids, MAX_GROUPS);
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
 	for (i = 0; i < nr; i++)
 		if (!group_bound(ids[i]))
 			return ids[i];
 	return -1;
 }
 
+/*
+ * The group change_unbound and garbage work on, one without a bound
+ * driver, and its type in @orig; -1 when the test is over (skipped).
+ */
+static int unbound_test_group(struct __test_metadata *_metadata, char *orig)
+{
+	int ids[ISO_MAX_GROUPS], nr, g;
+
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
+	ISO_REQUIRE_GROUPS(return -1, nr);
+	if (geteuid())
+		SKIP(return -1, "needs root");
+	g = unbound_group();
+	if (g < 0)
+		SKIP(return -1, "every group has a bound driver");
+	ASSERT_EQ(0, read_type(g, orig));
+	return g;
+}
+
+/*
+ * The type of group @g is @want. Not an ASSERT: once a test has changed a
+ * type it checks with this and restore_type() puts the type back at its end.
+ */
+static void expect_type(struct __test_metadata *_metadata, int g, const char *want)
+{
+	char type[TYPE_LEN] = "";
+
+	EXPECT_EQ(0, read_type(g, type));
+	EXPECT_STREQ(want, type);
+}
+
+static void restore_type(struct __test_metadata *_metadata, int g, const char *orig)
+{
+	char type[TYPE_LEN] = "";
+
+	if (!read_type(g, type) && strcmp(type, orig))
+		EXPECT_EQ(0, write_type(g, orig))
+			TH_LOG("group %d: cannot restore type %s", g, orig);
+}
+
 /* No driver bound: the type changes and changes back, also through "auto". */
 TEST(change_unbound)
 {
-	char orig[TYPE_LEN], type[TYPE_LEN];
-	int ids[MAX_GROUPS], nr, g;
+	char orig[TYPE_LEN];
 	const char *other;
+	int g;
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
-	if (geteuid())
-		SKIP(return, "needs root");
-	g = unbound_group();
+	g = unbound_test_group(_metadata, orig);
 	if (g < 0)
-		SKIP(return, "every group has a bound driver");
-
-	ASSERT_EQ(0, read_type(g, orig));
+		return;
 	other = strcmp(orig, "identity") ? "identity" : "DMA";
 	TH_LOG("group %d: %s -> %s -> auto -> %s", g, orig, other, orig);
 
 	ASSERT_EQ(0, write_type(g, other));
-	ASSERT_EQ(0, read_type(g, type));
-	EXPECT_STREQ(other, type);
+	expect_type(_metadata, g, other);
 
 	/* "auto": back to the type the group was booted with */
 	EXPECT_EQ(0, write_type(g, "auto"));
-	ASSERT_EQ(0, read_type(g, type));
-	EXPECT_STREQ(orig, type);
+	expect_type(_metadata, g, orig);
 
-	ASSERT_EQ(0, write_type(g, other));
-	ASSERT_EQ(0, write_type(g, orig));
-	ASSERT_EQ(0, read_type(g, type));
-	EXPECT_STREQ(orig, type);
+	EXPECT_EQ(0, write_type(g, other));
+	EXPECT_EQ(0, write_type(g, orig));
+	expect_type(_metadata, g, orig);
+	restore_type(_metadata, g, orig);
 }
 
 /*
@@ -373,15 +387,14 @@ TEST(change_unbound)
 TEST(change_bound)
 {
 	static const char * const types[] = { "identity", "DMA", "DMA-FQ" };
-	char orig[TYPE_LEN], type[TYPE_LEN], drv[64];
-	int ids[MAX_GROUPS], nr, g, ret;
+	char orig[TYPE_LEN], drv[64];
+	int ids[ISO_MAX_GROUPS], nr, g, ret;
 	struct iso_topology topo;
 	struct iso_dev *d;
 	unsigned int i;
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
+	ISO_REQUIRE_GROUPS(return, nr);
 	if (geteuid())
 		SKIP(return, "needs root");
 	if (iso_topology_load(&topo))
@@ -405,14 +418,13 @@ TEST(change_bound)
 		EXPECT_EQ(-EPERM, ret)
 			TH_LOG("group %d (e1000e bound): %s -> %s gave %s", g, orig,
 			       types[i], ret ? strerror(-ret) : "success");
-		ASSERT_EQ(0, read_type(g, type));
-		EXPECT_STREQ(orig, type);
+		expect_type(_metadata, g, orig);
 	}
 
 	/* a malformed value is refused before the owner is looked at */
 	EXPECT_EQ(-EINVAL, write_type(g, "bogus"));
-	ASSERT_EQ(0, read_type(g, type));
-	EXPECT_STREQ(orig, type);
+	expect_type(_metadata, g, orig);
+	restore_type(_metadata, g, orig);
 }
 
 /* Anything but a known type is refused with EINVAL and changes nothing. */
@@ -421,19 +433,13 @@ TEST(garbage)
 	static const char * const bad[] = {
 		"bogus", "\n", "identityx", " DMA", "dma", "DMA-FQ-",
 	};
-	char orig[TYPE_LEN], type[TYPE_LEN];
-	int ids[MAX_GROUPS], nr, g, ret;
+	char orig[TYPE_LEN];
 	unsigned int i;
+	int g, ret;
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
-	if (geteuid())
-		SKIP(return, "needs root");
-	g = unbound_group();
+	g = unbound_test_group(_metadata, orig);
 	if (g < 0)
-		SKIP(return, "every group has a bound driver");
-	ASSERT_EQ(0, read_type(g, orig));
+		return;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ret = write_type(g, bad[i]);
@@ -441,15 +447,14 @@ TEST(garbage)
 			TH_LOG("group %d: writing \"%s\" gave %s", g,
 			       bad[i][0] == '\n' ? "\\n" : bad[i],
 			       ret ? strerror(-ret) : "success");
-		ASSERT_EQ(0, read_type(g, type));
-		EXPECT_STREQ(orig, type);
+		expect_type(_metadata, g, orig);
 	}
 
 	/* a zero-length write never reaches the store method: no change */
 	ret = write_type(g, "");
 	EXPECT_TRUE(ret == 0 || ret == -EINVAL);
-	ASSERT_EQ(0, read_type(g, type));
-	EXPECT_STREQ(orig, type);
+	expect_type(_metadata, g, orig);
+	restore_type(_metadata, g, orig);
 }
 
 TEST_HARNESS_MAIN

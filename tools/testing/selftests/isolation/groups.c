@@ -18,58 +18,10 @@
 #include "../kselftest_harness.h"
 #include "isolation_util.h"
 
-#define GROUPS_DIR	"/sys/kernel/iommu_groups"
-#define PCI_DIR		"/sys/bus/pci/devices"
-#define IOMMU_CLASS	"/sys/class/iommu"
-#define MAX_GROUPS	512
 #define MAX_GROUP_DEVS	256
 #define MAX_LINES	ISO_MAX_DEVS
 #define REASON_LEN	160
 #define PATH_LEN	(PATH_MAX + 64)	/* a realpath() result plus a file name */
-
-/*
- * Report an expected failure decided at run time. XFAIL_ADD() only covers
- * tests known when the program is built; a test that ends with exit code
- * KSFT_XFAIL is passed through by __wait_for_test() and printed as
- * "ok N name # XFAIL reason".
- */
-#define XFAIL_NOW(statement, fmt, ...) do { \
-	snprintf(_metadata->results->reason, \
-		 sizeof(_metadata->results->reason), fmt, ##__VA_ARGS__); \
-	_metadata->exit_code = KSFT_XFAIL; \
-	statement; \
-} while (0)
-
-static const char *machine(void)
-{
-	const char *m = getenv("ISOLATION_MACHINE");
-
-	return m ? m : "";
-}
-
-/* Harness machines other than "none" have an IOMMU (README). */
-static bool machine_has_iommu(void)
-{
-	return machine()[0] && strcmp(machine(), "none");
-}
-
-/*
- * Groups are expected wherever the machine has an IOMMU: fail if there are
- * none there; skip (return true) where none are expected and there are none.
- */
-static bool skip_no_groups(struct __test_metadata *_metadata, int nr)
-{
-	ASSERT_LE(0, nr) TH_LOG("cannot list " GROUPS_DIR ": %s", strerror(-nr));
-	if (!nr && !machine_has_iommu())
-		SKIP(return true, "no IOMMU groups on machine '%s'", machine());
-	ASSERT_LT(0, nr) TH_LOG("machine %s has an IOMMU but no groups", machine());
-	return false;
-}
-
-static int no_dots(const struct dirent *de)
-{
-	return de->d_name[0] != '.';
-}
 
 /* path is dir itself or lies below it */
 static bool path_below(const char *path, const char *dir)
@@ -79,26 +31,11 @@ static bool path_below(const char *path, const char *dir)
 	return !strncmp(path, dir, len) && (path[len] == '\0' || path[len] == '/');
 }
 
-/* Group number from a device's iommu_group link (by sysfs path), -1 if none. */
-static int link_group(const char *devpath)
-{
-	char path[PATH_LEN], target[PATH_MAX], *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/iommu_group", devpath);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -1;
-	target[n] = '\0';
-	slash = strrchr(target, '/');
-	return slash ? atoi(slash + 1) : -1;
-}
-
 static bool is_host_bridge(const char *bdf)
 {
 	char path[PATH_MAX], class[16];
 
-	snprintf(path, sizeof(path), PCI_DIR "/%s/class", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/class", bdf);
 	return !iso_read(path, class, sizeof(class)) && !strncmp(class, "0x0600", 6);
 }
 
@@ -114,12 +51,12 @@ static bool is_iommu_function(const char *bdf)
 	bool found = false;
 	int n, i;
 
-	snprintf(path, sizeof(path), PCI_DIR "/%s", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s", bdf);
 	if (!realpath(path, dev))
 		return false;
-	n = scandir(IOMMU_CLASS, &de, no_dots, alphasort);
+	n = scandir(ISO_IOMMU_CLASS, &de, iso_no_dots, alphasort);
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), IOMMU_CLASS "/%s/device", de[i]->d_name);
+		snprintf(path, sizeof(path), ISO_IOMMU_CLASS "/%s/device", de[i]->d_name);
 		if (realpath(path, iommu) && path_below(iommu, dev))
 			found = true;
 		free(de[i]);
@@ -152,15 +89,14 @@ static bool stock_unprobed(const char *bdf)
  */
 TEST(device_links)
 {
-	int ids[MAX_GROUPS], nr, n, i, missing = 0, unprobed = 0, linked = 0;
+	int ids[ISO_MAX_GROUPS], nr, n, i, missing = 0, unprobed = 0, linked = 0;
 	struct dirent **de;
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
+	ISO_REQUIRE_GROUPS(return, nr);
 
-	n = scandir(PCI_DIR, &de, no_dots, alphasort);
-	ASSERT_LT(0, n) TH_LOG("no PCI devices in " PCI_DIR);
+	n = scandir(ISO_PCI_DEVICES, &de, iso_no_dots, alphasort);
+	ASSERT_LT(0, n) TH_LOG("no PCI devices in " ISO_PCI_DEVICES);
 	for (i = 0; i < n; i++) {
 		const char *bdf = de[i]->d_name;
 
@@ -184,7 +120,7 @@ TEST(device_links)
 	EXPECT_LT(0, linked);
 	if (unprobed && !missing && linked) {
 		if (!iso_have_core())
-			XFAIL_NOW(return, "stock: %d devices without a driver have no group",
+			ISO_XFAIL(return, "stock: %d devices without a driver have no group",
 				  unprobed);
 		TH_LOG("isolation core: %d devices without a driver have no group", unprobed);
 		EXPECT_EQ(0, unprobed);
@@ -198,24 +134,23 @@ TEST(device_links)
 TEST(links_agree)
 {
 	static char names[MAX_GROUP_DEVS][ISO_DEVNAME_LEN];
-	int ids[MAX_GROUPS], owner[MAX_GROUPS * 4];
-	char *seen[MAX_GROUPS * 4];
+	int ids[ISO_MAX_GROUPS], owner[ISO_MAX_GROUPS * 4];
+	char *seen[ISO_MAX_GROUPS * 4];
 	int nr, nr_seen = 0, g, i, j, n;
 	struct dirent **de;
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
+	ISO_REQUIRE_GROUPS(return, nr);
 
 	for (g = 0; g < nr; g++) {
 		char path[PATH_LEN], dev[PATH_MAX], want[PATH_MAX], got[PATH_MAX];
 
 		n = iso_group_devices(ids[g], names, MAX_GROUP_DEVS);
 		EXPECT_LT(0, n) TH_LOG("group %d lists no devices", ids[g]);
-		snprintf(path, sizeof(path), GROUPS_DIR "/%d", ids[g]);
+		snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d", ids[g]);
 		ASSERT_NE(NULL, realpath(path, want));
 		for (i = 0; i < n; i++) {
-			snprintf(path, sizeof(path), GROUPS_DIR "/%d/devices/%.255s", ids[g],
+			snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d/devices/%.255s", ids[g],
 				 names[i]);
 			if (!realpath(path, dev)) {
 				TH_LOG("group %d: dangling devices/%s", ids[g], names[i]);
@@ -233,22 +168,22 @@ TEST(links_agree)
 					TH_LOG("%s is in groups %d and %d",
 					       names[i], owner[j], ids[g]);
 			}
-			ASSERT_GT(MAX_GROUPS * 4, nr_seen);
+			ASSERT_GT(ISO_MAX_GROUPS * 4, nr_seen);
 			owner[nr_seen] = ids[g];
 			seen[nr_seen++] = strdup(dev);
 		}
 	}
 
-	n = scandir(PCI_DIR, &de, no_dots, alphasort);
+	n = scandir(ISO_PCI_DEVICES, &de, iso_no_dots, alphasort);
 	ASSERT_LT(0, n);
 	for (i = 0; i < n; i++) {
 		char path[PATH_MAX], dev[PATH_MAX], listed[PATH_MAX];
 		const char *bdf = de[i]->d_name;
 
-		snprintf(path, sizeof(path), PCI_DIR "/%s", bdf);
-		g = link_group(path);
+		snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s", bdf);
+		g = iso_dev_group(bdf);
 		if (g >= 0 && realpath(path, dev)) {
-			snprintf(path, sizeof(path), GROUPS_DIR "/%d/devices/%s", g, bdf);
+			snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d/devices/%s", g, bdf);
 			if (!realpath(path, listed))
 				snprintf(listed, sizeof(listed), "(not listed)");
 			EXPECT_STREQ(dev, listed)
@@ -346,16 +281,16 @@ static int load_expected(void)
 	char buf[512];
 	FILE *f;
 
-	if (!machine_has_iommu())
+	if (!iso_machine_has_iommu())
 		return -ENOENT;
-	snprintf(exp_path, sizeof(exp_path), "/harness/expected/%s", machine());
+	snprintf(exp_path, sizeof(exp_path), "/harness/expected/%s", iso_machine());
 	f = fopen(exp_path, "r");
 	if (!f) {
-		snprintf(exp_path, sizeof(exp_path), "expected/%s", machine());
+		snprintf(exp_path, sizeof(exp_path), "expected/%s", iso_machine());
 		f = fopen(exp_path, "r");
 	}
 	if (!f) {
-		snprintf(exp_error, sizeof(exp_error), "no expected/%s: %s", machine(),
+		snprintf(exp_error, sizeof(exp_error), "no expected/%s: %s", iso_machine(),
 			 strerror(errno));
 		return -ENOENT;
 	}
@@ -442,8 +377,8 @@ TEST(expected_file)
 	struct iso_topology topo;
 	int i, j, count;
 
-	if (!machine_has_iommu())
-		SKIP(return, "machine '%s' has no expected grouping", machine());
+	if (!iso_machine_has_iommu())
+		SKIP(return, "machine '%s' has no expected grouping", iso_machine());
 	ASSERT_EQ('\0', exp_error[0]) TH_LOG("%s", exp_error);
 	ASSERT_EQ(0, iso_topology_load(&topo));
 	ASSERT_LT(0, topo.nr);
@@ -538,9 +473,9 @@ TEST_F(expected, grouped)
 		return;
 	if (!outsiders && (one || stock) && !self->core) {
 		if (unprobed)
-			XFAIL_NOW(return, "stock: %d of %d devices have no driver and no group",
+			ISO_XFAIL(return, "stock: %d of %d devices have no driver and no group",
 				  unprobed, l->nr);
-		XFAIL_NOW(return, "stock grouping: %s", l->stock_reason);
+		ISO_XFAIL(return, "stock grouping: %s", l->stock_reason);
 	}
 	if (self->core && !outsiders && (stock || unprobed))
 		TH_LOG("stock behaviour on a kernel with the isolation core");

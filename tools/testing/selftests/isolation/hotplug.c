@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -39,12 +38,6 @@
 #include "edu.h"
 #include "isolation_util.h"
 #include "vfio_util.h"
-
-#define TOPOLOGY_FILE	"/harness/topology"
-#define GROUPS_DIR	"/sys/kernel/iommu_groups"
-#define PCI_DEVICES	"/sys/bus/pci/devices"
-#define EDU_DMA_KO	"/harness/edu_dma.ko"
-#define EDU_DMA_DRV	"edu_dma"
 
 /* pciehp reports a new device in about a second */
 #define ADD_TIMEOUT_MS		15000
@@ -57,72 +50,29 @@
 #define DMA_TIMEOUT_MS		5000
 #define DMA_IOVA		0x100000ULL
 #define NR_CYCLES		20
-#define MAX_GROUPS		256
-
-/* Report XFAIL with a reason, like SKIP() does for skips. */
-#define HP_XFAIL(statement, fmt, ...) do { \
-	snprintf(_metadata->results->reason, \
-		 sizeof(_metadata->results->reason), fmt, ##__VA_ARGS__); \
-	fprintf(TH_LOG_STREAM, "#      XFAIL     %s\n", \
-		_metadata->results->reason); \
-	_metadata->exit_code = KSFT_XFAIL; \
-	statement; \
-} while (0)
 
 /* One slot to hot-plug into: the port's QEMU id, and the new device's. */
 struct hp_slot {
 	const char *port;	/* topology name = QEMU bus id of the port */
 	const char *id;		/* QEMU id of the device we add */
-	char path[192];		/* slot path of the device we add */
+	char path[ISO_PATH_LEN + 8];	/* slot path of the device we add */
 	char bdf[ISO_BDF_LEN];	/* its BDF while present */
 	char port_bdf[ISO_BDF_LEN];
+	char slot_dir[96];	/* /sys/bus/pci/slots/N of the port's slot */
 	bool plugged;		/* added by us and not yet seen removed */
 };
 
-/* Slot path of topology device @name from /harness/topology. */
-static int topo_path(const char *name, char *path, size_t len)
-{
-	char line[256], n[64], drv[64], p[128];
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen(TOPOLOGY_FILE, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#')
-			continue;
-		if (sscanf(line, "%63s %63s %127s", n, drv, p) == 3 &&
-		    !strcmp(n, name)) {
-			snprintf(path, len, "%s", p);
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-static int edu_dma_load(void)
-{
-	int fd, ret = 0;
-
-	if (!access("/sys/bus/pci/drivers/" EDU_DMA_DRV, F_OK))
-		return 0;
-	fd = open(EDU_DMA_KO, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
+/* How hp_del() removes a device; see there. */
+enum hp_removal {
+	HP_BUTTON,
+	HP_POWER_OFF,
+};
 
 static int group_count(void)
 {
-	int ids[MAX_GROUPS];
+	int ids[ISO_MAX_GROUPS];
 
-	return iso_group_list(ids, MAX_GROUPS);
+	return iso_group_list(ids, ISO_MAX_GROUPS);
 }
 
 static int group_size(int group)
@@ -136,7 +86,7 @@ static bool group_exists(int group)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), GROUPS_DIR "/%d", group);
+	snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d", group);
 	return !access(path, F_OK);
 }
 
@@ -144,27 +94,10 @@ static int read_hex(const char *bdf, const char *attr)
 {
 	char path[PATH_MAX], buf[32];
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/%s", bdf, attr);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/%s", bdf, attr);
 	if (iso_read(path, buf, sizeof(buf)))
 		return -1;
 	return (int)strtol(buf, NULL, 16);
-}
-
-static int slot_init(struct hp_slot *s, const char *port, const char *id)
-{
-	int ret;
-
-	memset(s, 0, sizeof(*s));
-	s->port = port;
-	s->id = id;
-	ret = topo_path(port, s->path, sizeof(s->path) - 6);
-	if (ret)
-		return ret;
-	ret = iso_path_to_bdf(s->path, s->port_bdf, sizeof(s->port_bdf));
-	if (ret)
-		return ret;
-	strcat(s->path, "/00.0");
-	return 0;
 }
 
 static void sleep_ms(int ms)
@@ -172,6 +105,67 @@ static void sleep_ms(int ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+/*
+ * The directory a hot-plug driver (pciehp, acpiphp) registered for the slot
+ * of @port_bdf: the one whose address is the port's secondary bus,
+ * "0000:BB:00". pciehp names it after the Physical Slot Number, which
+ * repeats across chassis (QEMU's slot=), so the name alone says nothing.
+ * 0, or -ENOENT when no driver owns the slot.
+ */
+static int slot_dir(const char *port_bdf, char *dir, size_t len)
+{
+	char path[PATH_MAX], want[32], addr[32];
+	struct dirent *de;
+	int ret = -ENOENT;
+	DIR *d;
+
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/pci_bus", port_bdf);
+	d = opendir(path);
+	if (!d)
+		return -ENOENT;
+	want[0] = '\0';
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			snprintf(want, sizeof(want), "%.16s:00", de->d_name);
+	closedir(d);
+	if (!want[0])
+		return -ENOENT;
+
+	d = opendir("/sys/bus/pci/slots");
+	if (!d)
+		return -ENOENT;
+	while (ret && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/slots/%.64s/address",
+			 de->d_name);
+		if (!iso_read(path, addr, sizeof(addr)) && !strcmp(addr, want)) {
+			snprintf(dir, len, "/sys/bus/pci/slots/%.64s", de->d_name);
+			ret = 0;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Find port @port of the topology and its slot; 0 or -errno. */
+static int slot_init(struct hp_slot *s, struct iso_topology *t, const char *port,
+		     const char *id)
+{
+	struct iso_dev *d = iso_topology_find(t, port);
+
+	memset(s, 0, sizeof(*s));
+	s->port = port;
+	s->id = id;
+	if (!d || !d->bdf[0])
+		return -ENOENT;
+	snprintf(s->port_bdf, sizeof(s->port_bdf), "%s", d->bdf);
+	snprintf(s->path, sizeof(s->path), "%s/00.0", d->path);
+	if (slot_dir(s->port_bdf, s->slot_dir, sizeof(s->slot_dir)))
+		s->slot_dir[0] = '\0';
+	return 0;
 }
 
 /*
@@ -186,7 +180,7 @@ static int pcie_cap_read16(const char *bdf, unsigned int reg, unsigned int *val)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/config", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/config", bdf);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -226,41 +220,13 @@ static int wait_slot_on(const char *port_bdf, int timeout_ms)
 	return -ETIMEDOUT;
 }
 
-/*
- * True when a hot-plug driver (pciehp, acpiphp) registered a slot for the
- * secondary bus of @port_bdf: /sys/bus/pci/slots/N/address "0000:BB:00".
- */
-static bool slot_driven(const char *port_bdf)
+/* QEMU still has a device in the slot (Presence Detect State). */
+static bool slot_occupied(const struct hp_slot *s)
 {
-	char path[PATH_MAX], want[32], addr[32];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
+	unsigned int sta;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/pci_bus", port_bdf);
-	d = opendir(path);
-	if (!d)
-		return false;
-	want[0] = '\0';
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			snprintf(want, sizeof(want), "%.16s:00", de->d_name);
-	closedir(d);
-	if (!want[0])
-		return false;
-
-	d = opendir("/sys/bus/pci/slots");
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/slots/%.64s/address",
-			 de->d_name);
-		found = !iso_read(path, addr, sizeof(addr)) && !strcmp(addr, want);
-	}
-	closedir(d);
-	return found;
+	return !pcie_cap_read16(s->port_bdf, PCI_EXP_SLTSTA, &sta) &&
+	       (sta & PCI_EXP_SLTSTA_PDS);
 }
 
 /*
@@ -286,7 +252,7 @@ static int hp_add(struct hp_slot *s)
 		}
 		sleep_ms(50);
 	}
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", s->bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/iommu_group", s->bdf);
 	iso_wait_path(path, true, GROUP_TIMEOUT_MS);
 	return wait_slot_on(s->port_bdf, SLOT_TIMEOUT_MS) ? -EBUSY : 0;
 }
@@ -297,33 +263,42 @@ static const char *hp_add_err(int ret)
 	       "the slot's power indicator did not stop blinking";
 }
 
-/* device_del what hp_add() added and wait until the device is gone. */
-static int hp_del(struct hp_slot *s)
+/*
+ * Remove what hp_add() added: wait until the guest has no device in the
+ * slot and QEMU none either (the port's Presence Detect State is clear).
+ *
+ * HP_BUTTON: QMP device_del, as an operator would. QEMU presses the slot's
+ * attention button; pciehp gives 5 s to cancel (pciehp_queue_pushbutton_work())
+ * before it removes the device and turns the slot off, and QEMU unplugs
+ * the device once the slot's power and power indicator are off.
+ *
+ * HP_POWER_OFF: without the 5 s. The guest turns the slot off through its
+ * "power" file, on which pciehp removes the device and turns the slot off
+ * at once; QEMU 7.2 then unplugs the device right away (measured; in
+ * pcie_cap_slot_write_config()). Should QEMU still have it, device_del of a
+ * slot that is off unplugs without asking the guest
+ * (pcie_cap_slot_unplug_request_cb()). Without a power file: HP_BUTTON.
+ */
+static int hp_del(struct hp_slot *s, enum hp_removal how)
 {
 	char json[256], path[PATH_MAX], bdf[ISO_BDF_LEN];
-	int ret;
+	int waited, ret = -ETIMEDOUT;
 
 	if (!s->plugged)
 		return 0;
 	snprintf(json, sizeof(json),
 		 "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"%s\"}}",
 		 s->id);
-	iso_qmp(json);
-	if (s->bdf[0]) {
-		snprintf(path, sizeof(path), PCI_DEVICES "/%s", s->bdf);
-		ret = iso_wait_path(path, false, DEL_TIMEOUT_MS);
-	} else {
-		/* never seen: wait until the slot is empty, whatever it holds */
-		int waited;
-
-		for (waited = 0, ret = -ETIMEDOUT; waited < DEL_TIMEOUT_MS;
-		     waited += 50) {
-			if (iso_path_to_bdf(s->path, bdf, sizeof(bdf))) {
-				ret = 0;
-				break;
-			}
-			sleep_ms(50);
+	snprintf(path, sizeof(path), "%s/power", s->slot_dir);
+	if (how != HP_POWER_OFF || !s->slot_dir[0] || iso_write(path, "0") ||
+	    slot_occupied(s))
+		iso_qmp(json);
+	for (waited = 0; waited < DEL_TIMEOUT_MS; waited += 50) {
+		if (iso_path_to_bdf(s->path, bdf, sizeof(bdf)) && !slot_occupied(s)) {
+			ret = 0;
+			break;
 		}
+		sleep_ms(50);
 	}
 	if (!ret) {
 		s->plugged = false;
@@ -333,27 +308,10 @@ static int hp_del(struct hp_slot *s)
 }
 
 /*
- * Stock 6.12 applies a VIOT, IORT or device-tree description of the IOMMU
- * to a PCI device only when a driver binds (dma_configure()), so under
- * virtio-iommu a device without a driver has no group yet (groups.c reports
- * that as XFAIL). Give @bdf its group by binding and unbinding vfio-pci: the
- * group stays until the device goes. Returns the group number or -1.
- */
-static int probe_group(const char *bdf)
-{
-	int g = iso_dev_group(bdf);
-
-	if (g >= 0)
-		return g;
-	iso_bind(bdf, "vfio-pci");
-	vfio_release_bdf(bdf);
-	return iso_dev_group(bdf);
-}
-
-/*
  * The group of a device just hot-added. Without the isolation core a
- * device that has none yet (see probe_group()) gets one through a driver
- * bind, and *@unprobed says so; with the core it must have one already.
+ * device that has none yet (see iso_probe_group()) gets one through a
+ * driver bind, and *@unprobed says so; with the core it must have one
+ * already.
  */
 static int new_dev_group(const char *bdf, bool *unprobed)
 {
@@ -362,7 +320,7 @@ static int new_dev_group(const char *bdf, bool *unprobed)
 	if (g >= 0 || iso_have_core())
 		return g;
 	*unprobed = true;
-	return probe_group(bdf);
+	return iso_probe_group(bdf);
 }
 
 #define UNPROBED_WHY "stock: the hot-added device had no group until a driver bound"
@@ -374,16 +332,16 @@ static int hp_clear(struct hp_slot *s)
 		return 0;
 	vfio_release_bdf(s->bdf);
 	s->plugged = true;
-	return hp_del(s);
+	return hp_del(s, HP_POWER_OFF);
 }
 
 FIXTURE(hotplug) {
+	struct iso_cleanup cl;
 	struct iso_topology topo;
 	struct hp_slot rp5;
 	struct hp_slot dsw3;
 	/* vfio_held_group */
 	struct vfio_ctx c;
-	char held[ISO_BDF_LEN];
 	int devfd;
 	void *bar;
 	size_t bar_size;
@@ -402,21 +360,17 @@ static const char *dev_bdf(struct iso_topology *t, const char *name)
 
 FIXTURE_SETUP(hotplug)
 {
-	memset(&self->c, 0, sizeof(self->c));
-	self->c.container = -1;
-	self->c.group = -1;
-	self->c.device = -1;
-	self->c.iommufd = -1;
-	self->c.groupnr = -1;
+	iso_cleanup_init(&self->cl);
+	vfio_ctx_init(&self->c);
 	self->devfd = -1;
 	if (!iso_have_qmp())
 		SKIP(return, "no QMP: the host does not act on @@qmp lines (ISOLATION_QMP unset)");
 	ASSERT_EQ(0, iso_topology_load(&self->topo));
-	ASSERT_EQ(0, slot_init(&self->rp5, "rp5", "hp-rp5"))
-		TH_LOG("rp5 is not in " TOPOLOGY_FILE " or not in the guest");
-	ASSERT_EQ(0, slot_init(&self->dsw3, "dsw3", "hp-dsw3"))
-		TH_LOG("dsw3 is not in " TOPOLOGY_FILE " or not in the guest");
-	if (!slot_driven(self->rp5.port_bdf) || !slot_driven(self->dsw3.port_bdf))
+	ASSERT_EQ(0, slot_init(&self->rp5, &self->topo, "rp5", "hp-rp5"))
+		TH_LOG("rp5 is not in " ISO_TOPOLOGY_FILE " or not in the guest");
+	ASSERT_EQ(0, slot_init(&self->dsw3, &self->topo, "dsw3", "hp-dsw3"))
+		TH_LOG("dsw3 is not in " ISO_TOPOLOGY_FILE " or not in the guest");
+	if (!self->rp5.slot_dir[0] || !self->dsw3.slot_dir[0])
 		SKIP(return,
 		     "no hot-plug driver owns the slots of rp5/dsw3: pciehp needs QEMU q35 with -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off, acpiphp needs CONFIG_HOTPLUG_PCI_ACPI");
 	/* the slots must be empty: remove what an earlier run left there */
@@ -425,26 +379,28 @@ FIXTURE_SETUP(hotplug)
 }
 
 /*
- * In the parent: after an ASSERT the 6.12 harness skips a teardown that runs
- * in the test process. The test process has exited by now, so its VFIO
- * file descriptors are closed and its mappings gone; what is left is the
- * state outside it: drivers and hot-plugged devices.
+ * Whatever happened (iso_cleanup): the hot-added devices go, the devices of
+ * the topology get their drivers back and edu_dma is unloaded if the test
+ * loaded it.
  */
 FIXTURE_TEARDOWN_PARENT(hotplug)
 {
 	struct hp_slot *slots[] = { &self->rp5, &self->dsw3 };
 	size_t i;
 
+	if (iso_cleanup_in_test(&self->cl)) {
+		vfio_device_put(self->devfd, self->bar, self->bar_size);
+		vfio_ctx_close(&self->c);
+	}
 	for (i = 0; i < ARRAY_SIZE(slots); i++) {
 		if (!slots[i]->plugged)
 			continue;
 		if (slots[i]->bdf[0])
 			vfio_release_bdf(slots[i]->bdf);
-		EXPECT_EQ(0, hp_del(slots[i]))
+		EXPECT_EQ(0, hp_del(slots[i], HP_POWER_OFF))
 			TH_LOG("%s did not go away", slots[i]->id);
 	}
-	if (self->held[0])
-		EXPECT_EQ(0, vfio_release_bdf(self->held));
+	EXPECT_EQ(0, iso_cleanup_run(&self->cl));
 }
 
 /*
@@ -471,13 +427,13 @@ TEST_F_TIMEOUT(hotplug, root_port, 90)
 	EXPECT_EQ(1, group_size(g)) TH_LOG("group %d of %s is not its own", g, s->bdf);
 	EXPECT_EQ(before + 1, group_count());
 
-	ASSERT_EQ(0, hp_del(s)) TH_LOG("%s still present after device_del", s->id);
+	ASSERT_EQ(0, hp_del(s, HP_BUTTON)) TH_LOG("%s still present after device_del", s->id);
 	EXPECT_FALSE(group_exists(g)) TH_LOG("group %d outlived its only device", g);
 	EXPECT_EQ(before, group_count());
 	EXPECT_EQ(rp_group, iso_dev_group(dev_bdf(&self->topo, "rp5")));
 
 	if (unprobed && _metadata->exit_code == KSFT_PASS)
-		HP_XFAIL(return, UNPROBED_WHY);
+		ISO_XFAIL(return, UNPROBED_WHY);
 }
 
 /*
@@ -497,8 +453,8 @@ TEST_F_TIMEOUT(hotplug, switch_slot, 90)
 
 	ASSERT_NE(NULL, sw1);
 	ASSERT_NE(NULL, sw2);
-	g_sw1 = probe_group(sw1);
-	g_sw2 = probe_group(sw2);
+	g_sw1 = iso_probe_group(sw1);
+	g_sw2 = iso_probe_group(sw2);
 	before = group_count();
 	g_dsw3 = iso_dev_group(dev_bdf(&self->topo, "dsw3"));
 	ASSERT_LE(0, g_sw1);
@@ -531,7 +487,7 @@ TEST_F_TIMEOUT(hotplug, switch_slot, 90)
 		snprintf(why, sizeof(why), UNPROBED_WHY);
 	}
 
-	ASSERT_EQ(0, hp_del(s)) TH_LOG("%s still present after device_del", s->id);
+	ASSERT_EQ(0, hp_del(s, HP_BUTTON)) TH_LOG("%s still present after device_del", s->id);
 	EXPECT_TRUE(group_exists(g));
 	EXPECT_EQ(before, group_count());
 	EXPECT_EQ(g_dsw3, iso_dev_group(dev_bdf(&self->topo, "dsw3")));
@@ -539,7 +495,7 @@ TEST_F_TIMEOUT(hotplug, switch_slot, 90)
 	EXPECT_EQ(size_sw1, group_size(g_sw1));
 
 	if (why[0] && _metadata->exit_code == KSFT_PASS)
-		HP_XFAIL(return, "%s", why);
+		ISO_XFAIL(return, "%s", why);
 }
 
 /* A pattern that differs between runs: stale bytes cannot pass. */
@@ -587,8 +543,7 @@ static int vfio_round_trip(struct __test_metadata *_metadata, void *bar,
  */
 TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 {
-	const char *machine = getenv("ISOLATION_MACHINE");
-	bool dma_broken = machine && !strcmp(machine, "amd");
+	bool dma_broken = iso_port_dma_broken();
 	const char *sw1 = dev_bdf(&self->topo, "edu-sw1");
 	const char *sw2 = dev_bdf(&self->topo, "edu-sw2");
 	struct hp_slot *s = &self->dsw3;
@@ -599,13 +554,14 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 
 	ASSERT_NE(NULL, sw1);
 	ASSERT_NE(NULL, sw2);
-	have_edu_dma = edu_dma_load();
+	have_edu_dma = iso_cleanup_edu_dma(&self->cl);
 	if (have_edu_dma)
 		TH_LOG("%s not loaded (%s): edu_dma bind checks left out",
-		       EDU_DMA_KO, strerror(-have_edu_dma));
+		       ISO_EDU_DMA_KO, strerror(-have_edu_dma));
 
 	/* VFIO takes the group of edu-sw1 and maps two pages */
-	snprintf(self->held, sizeof(self->held), "%s", sw1);
+	ASSERT_EQ(0, iso_cleanup_dev(&self->cl, sw1));
+	ASSERT_EQ(0, iso_cleanup_dev(&self->cl, sw2));
 	ASSERT_EQ(0, vfio_release_bdf(sw2));
 	ASSERT_EQ(0, iso_bind(sw1, "vfio-pci"));
 	ret = vfio_type1_open(&self->c, sw1);
@@ -641,7 +597,7 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 			       s->bdf, g, g_dsw3, self->c.groupnr);
 		if (!have_edu_dma) {
 			/* what that grouping allows: a DMA-API driver next to VFIO */
-			ret = iso_bind(s->bdf, EDU_DMA_DRV);
+			ret = iso_bind(s->bdf, ISO_EDU_DMA);
 			TH_LOG("stock: edu_dma bind to %s below the VFIO-held switch: %s",
 			       s->bdf, ret ? strerror(-ret) : "bound");
 			EXPECT_EQ(0, vfio_release_bdf(s->bdf));
@@ -652,12 +608,12 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 	} else {
 		/* in VFIO's group: no DMA-API driver */
 		if (!have_edu_dma) {
-			ret = iso_bind(s->bdf, EDU_DMA_DRV);
+			ret = iso_bind(s->bdf, ISO_EDU_DMA);
 			EXPECT_EQ(-EBUSY, ret)
 				TH_LOG("edu_dma bind to %s in VFIO-held group %d: %s",
 				       s->bdf, g, ret ? strerror(-ret) : "bound");
 			ASSERT_EQ(0, iso_dev_driver(s->bdf, drv, sizeof(drv)));
-			EXPECT_STRNE(EDU_DMA_DRV, drv);
+			EXPECT_STRNE(ISO_EDU_DMA, drv);
 		}
 
 		/* ... but VFIO can drive it through the container it joined */
@@ -680,14 +636,14 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 		EXPECT_EQ(0, vfio_release_bdf(s->bdf));
 	}
 
-	ASSERT_EQ(0, hp_del(s)) TH_LOG("%s still present after device_del", s->id);
+	ASSERT_EQ(0, hp_del(s, HP_BUTTON)) TH_LOG("%s still present after device_del", s->id);
 	/* VFIO's own device is unaffected by the departure */
 	ret = vfio_round_trip(_metadata, self->c.bar0, self->buf, pg, sw1);
 	if (!dma_broken)
 		EXPECT_EQ(0, ret);
 
 	if (why[0] && _metadata->exit_code == KSFT_PASS)
-		HP_XFAIL(return, "%s", why);
+		ISO_XFAIL(return, "%s", why);
 }
 
 /*
@@ -697,11 +653,11 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
  */
 TEST_F_TIMEOUT(hotplug, cycles, 600)
 {
-	int before[MAX_GROUPS], after[MAX_GROUPS], sizes[MAX_GROUPS];
+	int before[ISO_MAX_GROUPS], after[ISO_MAX_GROUPS], sizes[ISO_MAX_GROUPS];
 	int nb, na, i, ret;
 	bool unprobed = false;
 
-	nb = iso_group_list(before, MAX_GROUPS);
+	nb = iso_group_list(before, ISO_MAX_GROUPS);
 	ASSERT_LT(0, nb);
 	for (i = 0; i < nb; i++)
 		sizes[i] = group_size(before[i]);
@@ -714,10 +670,11 @@ TEST_F_TIMEOUT(hotplug, cycles, 600)
 					 s->path, hp_add_err(ret));
 		ASSERT_LE(0, new_dev_group(s->bdf, &unprobed))
 			TH_LOG("cycle %d: %s has no group", i, s->bdf);
-		ASSERT_EQ(0, hp_del(s)) TH_LOG("cycle %d: %s not removed", i, s->id);
+		ASSERT_EQ(0, hp_del(s, HP_POWER_OFF))
+			TH_LOG("cycle %d: %s not removed", i, s->id);
 	}
 
-	na = iso_group_list(after, MAX_GROUPS);
+	na = iso_group_list(after, ISO_MAX_GROUPS);
 	ASSERT_EQ(nb, na) TH_LOG("%d groups before %d cycles, %d after",
 				 nb, NR_CYCLES, na);
 	for (i = 0; i < nb; i++) {

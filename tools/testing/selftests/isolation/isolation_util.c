@@ -8,14 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "isolation_util.h"
-
-#define TOPOLOGY_FILE	"/harness/topology"
-#define PCI_DEVICES	"/sys/bus/pci/devices"
-#define GROUPS_DIR	"/sys/kernel/iommu_groups"
 
 int iso_write(const char *path, const char *val)
 {
@@ -50,6 +47,11 @@ int iso_read(const char *path, char *buf, size_t len)
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	return 0;
+}
+
+int iso_no_dots(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
 }
 
 /* Bus number of the PCI devices in a bridge's sysfs directory. */
@@ -119,18 +121,17 @@ int iso_topology_load(struct iso_topology *t)
 	FILE *f;
 
 	memset(t, 0, sizeof(*t));
-	f = fopen(TOPOLOGY_FILE, "r");
+	f = fopen(ISO_TOPOLOGY_FILE, "r");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f) && t->nr < ISO_MAX_DEVS) {
 		struct iso_dev *d = &t->dev[t->nr];
-		char path[128];
 
 		if (line[0] == '#')
 			continue;
-		if (sscanf(line, "%31s %31s %127s", d->name, d->driver, path) != 3)
+		if (sscanf(line, "%31s %31s %127s", d->name, d->driver, d->path) != 3)
 			continue;
-		if (iso_path_to_bdf(path, d->bdf, sizeof(d->bdf)))
+		if (iso_path_to_bdf(d->path, d->bdf, sizeof(d->bdf)))
 			d->bdf[0] = '\0';
 		t->nr++;
 	}
@@ -153,7 +154,7 @@ int iso_dev_group(const char *bdf)
 	char path[PATH_MAX], target[PATH_MAX], *slash;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/iommu_group", bdf);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0)
 		return -1;
@@ -162,17 +163,12 @@ int iso_dev_group(const char *bdf)
 	return slash ? atoi(slash + 1) : -1;
 }
 
-static int no_dots(const struct dirent *de)
-{
-	return de->d_name[0] != '.';
-}
-
 int iso_group_list(int *ids, int max)
 {
 	struct dirent **de;
 	int n, i, nr = 0;
 
-	n = scandir(GROUPS_DIR, &de, no_dots, versionsort);
+	n = scandir(ISO_GROUPS_DIR, &de, iso_no_dots, versionsort);
 	if (n < 0)
 		return -errno;
 	for (i = 0; i < n; i++) {
@@ -190,8 +186,8 @@ int iso_group_devices(int group, char (*names)[ISO_DEVNAME_LEN], int max)
 	struct dirent **de;
 	int n, i, nr = 0;
 
-	snprintf(path, sizeof(path), GROUPS_DIR "/%d/devices", group);
-	n = scandir(path, &de, no_dots, alphasort);
+	snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d/devices", group);
+	n = scandir(path, &de, iso_no_dots, alphasort);
 	if (n < 0)
 		return -errno;
 	for (i = 0; i < n; i++) {
@@ -208,7 +204,7 @@ int iso_dev_driver(const char *bdf, char *buf, size_t len)
 	char path[PATH_MAX], target[PATH_MAX], *slash;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/driver", bdf);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0) {
 		if (errno != ENOENT)
@@ -230,7 +226,7 @@ int iso_unbind(const char *bdf)
 	ret = iso_dev_driver(bdf, drv, sizeof(drv));
 	if (ret || !drv[0])
 		return ret;
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/driver/unbind", bdf);
 	return iso_write(path, bdf);
 }
 
@@ -242,12 +238,146 @@ int iso_bind(const char *bdf, const char *driver)
 	ret = iso_unbind(bdf);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/driver_override", bdf);
 	ret = iso_write(path, driver);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
 	return iso_write(path, bdf);
+}
+
+int iso_clear_override(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/driver_override", bdf);
+	return iso_write(path, "\n");
+}
+
+int iso_restore_driver(const char *bdf, const char *driver)
+{
+	char path[PATH_MAX], cur[ISO_NAME_LEN];
+	int ret, ret2;
+
+	if (!iso_dev_driver(bdf, cur, sizeof(cur)) && !strcmp(cur, driver))
+		return iso_clear_override(bdf);
+	ret = iso_unbind(bdf);
+	ret2 = iso_clear_override(bdf);
+	if (ret || ret2 || !driver[0])
+		return ret ? ret : ret2;
+	/* drivers whose ID table matches bind without an override */
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	ret = iso_write(path, bdf);
+	if (ret == -ENODEV || ret == -EINVAL) {
+		ret = iso_bind(bdf, driver);
+		iso_clear_override(bdf);
+	}
+	return ret;
+}
+
+int iso_probe_group(const char *bdf)
+{
+	int g = iso_dev_group(bdf);
+
+	if (g >= 0)
+		return g;
+	iso_bind(bdf, "vfio-pci");
+	iso_restore_driver(bdf, "");
+	return iso_dev_group(bdf);
+}
+
+int iso_edu_dma_load(bool *loaded)
+{
+	int fd, ret = 0;
+
+	*loaded = false;
+	if (!access("/sys/bus/pci/drivers/" ISO_EDU_DMA, F_OK))
+		return 0;
+	fd = open(ISO_EDU_DMA_KO, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!syscall(SYS_finit_module, fd, "", 0))
+		*loaded = true;
+	else if (errno != EEXIST)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int iso_edu_dma_unload(void)
+{
+	return syscall(SYS_delete_module, ISO_EDU_DMA, O_NONBLOCK) ? -errno : 0;
+}
+
+void iso_cleanup_init(struct iso_cleanup *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->test_pid = getpid();
+}
+
+int iso_cleanup_dev(struct iso_cleanup *cl, const char *bdf)
+{
+	int i, ret;
+
+	for (i = 0; i < cl->nr; i++)
+		if (!strcmp(cl->dev[i].bdf, bdf))
+			return 0;
+	if (cl->nr == ISO_CLEANUP_DEVS)
+		return -E2BIG;
+	snprintf(cl->dev[i].bdf, sizeof(cl->dev[i].bdf), "%s", bdf);
+	ret = iso_dev_driver(bdf, cl->dev[i].driver, sizeof(cl->dev[i].driver));
+	if (!ret)
+		cl->nr++;
+	return ret;
+}
+
+int iso_cleanup_edu_dma(struct iso_cleanup *cl)
+{
+	bool loaded;
+	int ret;
+
+	ret = iso_edu_dma_load(&loaded);
+	cl->edu_dma_loaded |= loaded;
+	return ret;
+}
+
+bool iso_cleanup_in_test(const struct iso_cleanup *cl)
+{
+	return getpid() == cl->test_pid;
+}
+
+int iso_cleanup_run(struct iso_cleanup *cl)
+{
+	int ret = 0, err;
+
+	while (cl->nr > 0) {
+		cl->nr--;
+		err = iso_restore_driver(cl->dev[cl->nr].bdf, cl->dev[cl->nr].driver);
+		ret = ret ? ret : err;
+	}
+	if (cl->edu_dma_loaded) {
+		err = iso_edu_dma_unload();
+		ret = ret ? ret : err;
+		cl->edu_dma_loaded = false;
+	}
+	return ret;
+}
+
+const char *iso_machine(void)
+{
+	const char *m = getenv("ISOLATION_MACHINE");
+
+	return m ? m : "";
+}
+
+bool iso_machine_has_iommu(void)
+{
+	return iso_machine()[0] && strcmp(iso_machine(), "none");
+}
+
+bool iso_port_dma_broken(void)
+{
+	return !strcmp(iso_machine(), "amd");
 }
 
 bool iso_have_core(void)
@@ -256,13 +386,13 @@ bool iso_have_core(void)
 	bool found = false;
 	DIR *d;
 
-	d = opendir(PCI_DEVICES);
+	d = opendir(ISO_PCI_DEVICES);
 	if (!d)
 		return false;
 	while (!found && (de = readdir(d))) {
 		char path[PATH_MAX];
 
-		snprintf(path, sizeof(path), PCI_DEVICES "/%s/isolation_group", de->d_name);
+		snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/isolation_group", de->d_name);
 		found = !access(path, F_OK);
 	}
 	closedir(d);

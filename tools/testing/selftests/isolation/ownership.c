@@ -15,12 +15,10 @@
  * dma_test attribute does another and reads "ok <bytes>".
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -29,33 +27,13 @@
 #include "isolation_util.h"
 #include "vfio_util.h"
 
-#define EDU_DMA_KO	"/harness/edu_dma.ko"
-#define EDU_DMA_DRV	"edu_dma"
-#define EDU_DMA_SYSFS	"/sys/bus/pci/drivers/" EDU_DMA_DRV
-
-/* Load edu_dma.ko unless its driver is registered: 0, -ENOENT or -errno. */
-static int edu_dma_load(void)
-{
-	int fd, ret = 0;
-
-	if (!access(EDU_DMA_SYSFS, F_OK))
-		return 0;
-	fd = open(EDU_DMA_KO, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Run edu_dma's round trip on @bdf; true when it reads "ok <bytes>". */
 static bool edu_dma_ok(const char *bdf, char *res, size_t len)
 {
 	char path[PATH_MAX];
 	int ret;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/dma_test", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/dma_test", bdf);
 	ret = iso_read(path, res, len);
 	if (ret) {
 		snprintf(res, len, "read dma_test: %s", strerror(-ret));
@@ -71,42 +49,19 @@ static bool is_driver(const char *bdf, const char *want)
 	return !iso_dev_driver(bdf, drv, sizeof(drv)) && !strcmp(drv, want);
 }
 
-/*
- * Stock 6.12 applies a VIOT, IORT or device-tree description of the IOMMU
- * to a PCI device only when a driver binds, so under virtio-iommu a device
- * without a driver has no group yet (groups.c reports that). Bind and
- * unbind vfio-pci to give @bdf its group; the group stays.
- */
-static int probe_group(const char *bdf)
-{
-	int g = iso_dev_group(bdf);
-
-	if (g >= 0)
-		return g;
-	iso_bind(bdf, "vfio-pci");
-	vfio_release_bdf(bdf);
-	return iso_dev_group(bdf);
-}
-
-static void vfio_ctx_reset(struct vfio_ctx *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->container = -1;
-	c->group = -1;
-	c->device = -1;
-	c->iommufd = -1;
-	c->groupnr = -1;
-	c->step = "";
-}
-
 FIXTURE(ownership) {
-	struct iso_topology topo;
+	struct iso_cleanup cl;
 	/* a device alone in its group */
 	char one[ISO_BDF_LEN];
 	/* two devices of one group: VFIO holds "held", edu_dma tries "other" */
 	char held[ISO_BDF_LEN];
 	char other[ISO_BDF_LEN];
 	struct vfio_ctx c;
+	/* what the setup found: 0, or -errno of the first release */
+	int release_ret;
+	int group_one;
+	int group_held;
+	int group_other;
 };
 
 static void find_dev(struct __test_metadata *_metadata,
@@ -121,56 +76,68 @@ static void find_dev(struct __test_metadata *_metadata,
 
 FIXTURE_SETUP(ownership)
 {
-	const char *machine = getenv("ISOLATION_MACHINE");
-	bool amd = machine && !strcmp(machine, "amd");
-	int ret;
+	struct iso_topology topo;
+	const char *devs[3];
+	int ret, i;
 
-	vfio_ctx_reset(&self->c);
-	ASSERT_EQ(0, iso_topology_load(&self->topo));
-	if (amd) {
+	iso_cleanup_init(&self->cl);
+	vfio_ctx_init(&self->c);
+	ASSERT_EQ(0, iso_topology_load(&topo));
+	if (iso_port_dma_broken()) {
 		TH_LOG("AMD-Vi (QEMU 7.2) corrupts DMA behind root ports: %s",
 		       "using root-bus edu-rc, edu-mf0, edu-mf1");
-		find_dev(_metadata, &self->topo, "edu-rc", self->one);
-		find_dev(_metadata, &self->topo, "edu-mf0", self->held);
-		find_dev(_metadata, &self->topo, "edu-mf1", self->other);
+		find_dev(_metadata, &topo, "edu-rc", self->one);
+		find_dev(_metadata, &topo, "edu-mf0", self->held);
+		find_dev(_metadata, &topo, "edu-mf1", self->other);
 	} else {
-		find_dev(_metadata, &self->topo, "edu-rp1", self->one);
-		find_dev(_metadata, &self->topo, "edu-rp2a", self->held);
-		find_dev(_metadata, &self->topo, "edu-rp2b", self->other);
+		find_dev(_metadata, &topo, "edu-rp1", self->one);
+		find_dev(_metadata, &topo, "edu-rp2a", self->held);
+		find_dev(_metadata, &topo, "edu-rp2b", self->other);
 	}
+	devs[0] = self->one;
+	devs[1] = self->held;
+	devs[2] = self->other;
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, iso_cleanup_dev(&self->cl, devs[i]));
 
-	ret = edu_dma_load();
+	ret = iso_cleanup_edu_dma(&self->cl);
 	if (ret == -ENOENT)
 		SKIP(return, "%s is absent (build edu_dma/ against this kernel)",
-		     EDU_DMA_KO);
-	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", EDU_DMA_KO, strerror(-ret));
+		     ISO_EDU_DMA_KO);
+	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", ISO_EDU_DMA_KO, strerror(-ret));
 
-	/* start from "no driver", whatever an earlier program left */
-	ASSERT_EQ(0, vfio_release_bdf(self->one));
-	ASSERT_EQ(0, vfio_release_bdf(self->held));
-	ASSERT_EQ(0, vfio_release_bdf(self->other));
-
-	ASSERT_LE(0, probe_group(self->one));
-	ASSERT_LE(0, probe_group(self->held));
-	ASSERT_EQ(iso_dev_group(self->held), probe_group(self->other))
-		TH_LOG("%s and %s must share a group for this test",
-		       self->held, self->other);
-	ASSERT_NE(iso_dev_group(self->one), iso_dev_group(self->held));
+	/*
+	 * No ASSERT past this point (iso_cleanup): own_ready() checks. Start
+	 * from "no driver", whatever an earlier program left.
+	 */
+	for (i = 0; i < 3; i++) {
+		ret = vfio_release_bdf(devs[i]);
+		self->release_ret = self->release_ret ? self->release_ret : ret;
+	}
+	self->group_one = iso_probe_group(self->one);
+	self->group_held = iso_probe_group(self->held);
+	self->group_other = iso_probe_group(self->other);
 }
 
-/*
- * In the parent: after an ASSERT the 6.12 harness skips a teardown that runs
- * in the test process. That process has exited, which closed its VFIO file
- * descriptors; the drivers are what is left to restore.
- */
+/* The devices as the tests need them: no driver, groups as described. */
+static void own_ready(struct __test_metadata *_metadata, struct _test_data_ownership *self)
+{
+	ASSERT_EQ(0, self->release_ret) TH_LOG("releasing the devices: %s",
+					       strerror(-self->release_ret));
+	ASSERT_LE(0, self->group_one);
+	ASSERT_LE(0, self->group_held);
+	ASSERT_EQ(self->group_held, self->group_other)
+		TH_LOG("%s and %s must share a group for this test",
+		       self->held, self->other);
+	ASSERT_NE(self->group_one, self->group_held);
+}
+
+/* The devices go back to no driver and edu_dma away (iso_cleanup). */
 FIXTURE_TEARDOWN_PARENT(ownership)
 {
-	if (self->one[0])
-		EXPECT_EQ(0, vfio_release_bdf(self->one));
-	if (self->held[0])
-		EXPECT_EQ(0, vfio_release_bdf(self->held));
-	if (self->other[0])
-		EXPECT_EQ(0, vfio_release_bdf(self->other));
+	if (iso_cleanup_in_test(&self->cl))
+		vfio_ctx_close(&self->c);
+	EXPECT_EQ(0, iso_cleanup_run(&self->cl));
 }
 
 /*
@@ -182,6 +149,7 @@ TEST_F(ownership, released_group_serves_dma_api)
 	char res[128];
 	int ret;
 
+	own_ready(_metadata, self);
 	ASSERT_EQ(0, iso_bind(self->one, "vfio-pci"));
 	ret = vfio_type1_open(&self->c, self->one);
 	ASSERT_EQ(0, ret) TH_LOG("VFIO open of %s: %s at %s", self->one,
@@ -189,10 +157,10 @@ TEST_F(ownership, released_group_serves_dma_api)
 	vfio_ctx_close(&self->c);
 
 	ASSERT_EQ(0, iso_unbind(self->one));
-	ret = iso_bind(self->one, EDU_DMA_DRV);
+	ret = iso_bind(self->one, ISO_EDU_DMA);
 	ASSERT_EQ(0, ret) TH_LOG("binding edu_dma to %s after VFIO: %s",
 				 self->one, strerror(-ret));
-	ASSERT_TRUE(is_driver(self->one, EDU_DMA_DRV));
+	ASSERT_TRUE(is_driver(self->one, ISO_EDU_DMA));
 	EXPECT_TRUE(edu_dma_ok(self->one, res, sizeof(res)))
 		TH_LOG("dma_test of %s: %s", self->one, res);
 }
@@ -208,25 +176,26 @@ TEST_F(ownership, held_group_refuses_dma_api)
 	char res[128];
 	int ret;
 
+	own_ready(_metadata, self);
 	ASSERT_EQ(0, iso_bind(self->held, "vfio-pci"));
 	ret = vfio_type1_open(&self->c, self->held);
 	ASSERT_EQ(0, ret) TH_LOG("VFIO open of %s: %s at %s", self->held,
 				 strerror(-ret), self->c.step);
 
-	ret = iso_bind(self->other, EDU_DMA_DRV);
+	ret = iso_bind(self->other, ISO_EDU_DMA);
 	EXPECT_EQ(-EBUSY, ret) TH_LOG("bind of edu_dma to %s next to VFIO-held %s: %s",
 				      self->other, self->held, strerror(-ret));
-	EXPECT_FALSE(is_driver(self->other, EDU_DMA_DRV));
-	if (is_driver(self->other, EDU_DMA_DRV))
+	EXPECT_FALSE(is_driver(self->other, ISO_EDU_DMA));
+	if (is_driver(self->other, ISO_EDU_DMA))
 		EXPECT_EQ(0, iso_unbind(self->other));
 
 	vfio_ctx_close(&self->c);
 	ASSERT_EQ(0, vfio_release_bdf(self->held));
 
-	ret = iso_bind(self->other, EDU_DMA_DRV);
+	ret = iso_bind(self->other, ISO_EDU_DMA);
 	ASSERT_EQ(0, ret) TH_LOG("bind of edu_dma to %s after VFIO let go: %s",
 				 self->other, strerror(-ret));
-	ASSERT_TRUE(is_driver(self->other, EDU_DMA_DRV));
+	ASSERT_TRUE(is_driver(self->other, ISO_EDU_DMA));
 	EXPECT_TRUE(edu_dma_ok(self->other, res, sizeof(res)))
 		TH_LOG("dma_test of %s: %s", self->other, res);
 }
@@ -242,7 +211,8 @@ TEST_F(ownership, dma_api_blocks_vfio)
 	char res[128];
 	int ret;
 
-	ret = iso_bind(self->other, EDU_DMA_DRV);
+	own_ready(_metadata, self);
+	ret = iso_bind(self->other, ISO_EDU_DMA);
 	ASSERT_EQ(0, ret) TH_LOG("bind of edu_dma to %s: %s", self->other,
 				 strerror(-ret));
 	ASSERT_TRUE(edu_dma_ok(self->other, res, sizeof(res)))
@@ -259,13 +229,12 @@ TEST_F(ownership, dma_api_blocks_vfio)
 			TH_LOG("group %d reported viable", self->c.groupnr);
 	vfio_ctx_close(&self->c);
 
-	EXPECT_TRUE(is_driver(self->other, EDU_DMA_DRV));
+	EXPECT_TRUE(is_driver(self->other, ISO_EDU_DMA));
 	EXPECT_TRUE(edu_dma_ok(self->other, res, sizeof(res)))
 		TH_LOG("dma_test of %s after VFIO was refused: %s",
 		       self->other, res);
 
 	ASSERT_EQ(0, iso_unbind(self->other));
-	vfio_ctx_reset(&self->c);
 	ret = vfio_type1_open(&self->c, self->held);
 	EXPECT_EQ(0, ret) TH_LOG("VFIO open of %s once edu_dma is gone: %s at %s",
 				 self->held, strerror(-ret), self->c.step);

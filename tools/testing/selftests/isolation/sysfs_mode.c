@@ -18,42 +18,9 @@
 #include "../kselftest_harness.h"
 #include "isolation_util.h"
 
-#define GROUPS_DIR	"/sys/kernel/iommu_groups"
-#define MAX_GROUPS	512
 #define MAX_DEPTH	4
 #define NEW_NAME	"isolation-selftest-new"
 #define PATH_LEN	(PATH_MAX + 64)
-
-static const char *machine(void)
-{
-	const char *m = getenv("ISOLATION_MACHINE");
-
-	return m ? m : "";
-}
-
-/* Harness machines other than "none" have an IOMMU (README). */
-static bool machine_has_iommu(void)
-{
-	return machine()[0] && strcmp(machine(), "none");
-}
-
-/*
- * Groups are expected wherever the machine has an IOMMU: fail if there are
- * none there; skip (return true) where none are expected and there are none.
- */
-static bool skip_no_groups(struct __test_metadata *_metadata, int nr)
-{
-	ASSERT_LE(0, nr) TH_LOG("cannot list " GROUPS_DIR ": %s", strerror(-nr));
-	if (!nr && !machine_has_iommu())
-		SKIP(return true, "no IOMMU groups on machine '%s'", machine());
-	ASSERT_LT(0, nr) TH_LOG("machine %s has an IOMMU but no groups", machine());
-	return false;
-}
-
-static int no_dots(const struct dirent *de)
-{
-	return de->d_name[0] != '.';
-}
 
 /*
  * Check the files below dir (a group directory or one of its
@@ -66,7 +33,7 @@ static int check_files(struct __test_metadata *_metadata, const char *dir, int d
 	struct dirent **de;
 	int n, i, bad = 0;
 
-	n = scandir(dir, &de, no_dots, alphasort);
+	n = scandir(dir, &de, iso_no_dots, alphasort);
 	if (n < 0) {
 		TH_LOG("%s: %s", dir, strerror(errno));
 		return 1;
@@ -128,18 +95,17 @@ static int check_files(struct __test_metadata *_metadata, const char *dir, int d
 /* Every file is read-only but `type`, which each group has, owner-writable. */
 TEST(files_read_only)
 {
-	int ids[MAX_GROUPS], nr, i, types, bad;
+	int ids[ISO_MAX_GROUPS], nr, i, types, bad;
 	char dir[PATH_MAX];
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
+	ISO_REQUIRE_GROUPS(return, nr);
 	if (geteuid())
 		SKIP(return, "needs root");
 
 	for (i = 0; i < nr; i++) {
 		types = 0;
-		snprintf(dir, sizeof(dir), GROUPS_DIR "/%d", ids[i]);
+		snprintf(dir, sizeof(dir), ISO_GROUPS_DIR "/%d", ids[i]);
 		bad = check_files(_metadata, dir, 0, &types);
 		EXPECT_EQ(0, bad) TH_LOG("group %d has %d writable entries", ids[i], bad);
 		EXPECT_EQ(1, types) TH_LOG("group %d has no type file", ids[i]);
@@ -183,20 +149,19 @@ static int try_add(struct __test_metadata *_metadata, const char *dir)
 TEST(dirs_fixed)
 {
 	static char names[1][ISO_DEVNAME_LEN];
-	int ids[MAX_GROUPS], nr, i, bad;
+	int ids[ISO_MAX_GROUPS], nr, i, bad;
 	char dir[PATH_MAX], link[PATH_LEN + NAME_MAX], moved[PATH_LEN];
 	struct stat st;
 
-	nr = iso_group_list(ids, MAX_GROUPS);
-	if (skip_no_groups(_metadata, nr))
-		return;
+	nr = iso_group_list(ids, ISO_MAX_GROUPS);
+	ISO_REQUIRE_GROUPS(return, nr);
 	if (geteuid())
 		SKIP(return, "needs root");
 
 	for (i = 0; i < nr; i++) {
-		snprintf(dir, sizeof(dir), GROUPS_DIR "/%d", ids[i]);
+		snprintf(dir, sizeof(dir), ISO_GROUPS_DIR "/%d", ids[i]);
 		bad = try_add(_metadata, dir);
-		snprintf(dir, sizeof(dir), GROUPS_DIR "/%d/devices", ids[i]);
+		snprintf(dir, sizeof(dir), ISO_GROUPS_DIR "/%d/devices", ids[i]);
 		ASSERT_EQ(0, stat(dir, &st));
 		EXPECT_EQ(0U, st.st_mode & 0022)
 			TH_LOG("%s: directory mode %o", dir, st.st_mode & 07777);

@@ -59,6 +59,7 @@ enum { PG_SRC, PG_DST, PG_SENT, PG_GUARD, PG_NR };
  */
 
 FIXTURE(vfio_dma) {
+	struct iso_cleanup cl;
 	struct vfio_ctx c;
 	char bdf[ISO_BDF_LEN];
 	char *buf;
@@ -68,8 +69,6 @@ FIXTURE(vfio_dma) {
 	int bind_ret;
 	int open_ret;
 	int map_ret;
-	bool bound;
-	pid_t test_pid;		/* the process that ran setup and the test */
 };
 
 FIXTURE_VARIANT(vfio_dma) {
@@ -116,9 +115,7 @@ static void dma_fill(uint64_t *s, void *p, size_t n)
  */
 static const char *dma_device_name(void)
 {
-	const char *m = getenv("ISOLATION_MACHINE");
-
-	if (m && !strcmp(m, "amd")) {
+	if (iso_port_dma_broken()) {
 		ksft_print_msg("AMD-Vi: using edu-rc (root bus): %s\n",
 			       "QEMU 7.2 AMD-Vi corrupts DMA behind root ports and bridges");
 		return "edu-rc";
@@ -133,12 +130,8 @@ FIXTURE_SETUP(vfio_dma)
 	const char *name = dma_device_name();
 	void *p;
 
-	self->c.container = -1;
-	self->c.group = -1;
-	self->c.device = -1;
-	self->c.iommufd = -1;
-	self->c.step = "";
-	self->test_pid = getpid();
+	iso_cleanup_init(&self->cl);
+	vfio_ctx_init(&self->c);
 	self->rng = dma_seed();
 	ksft_print_msg("%s: pattern seed %#llx\n", variant->api,
 		       (unsigned long long)self->rng);
@@ -158,22 +151,17 @@ FIXTURE_SETUP(vfio_dma)
 	self->snap = malloc(PG_NR * self->pg);
 	ASSERT_NE(NULL, self->snap);
 	dma_fill(&self->rng, self->buf, PG_NR * self->pg);
+	ASSERT_EQ(0, iso_cleanup_dev(&self->cl, self->bdf));
 
-	/*
-	 * From here on nothing may ASSERT: the teardown, which gives the device
-	 * back, runs only after a setup that completed. The tests check the
-	 * results.
-	 */
+	/* no ASSERT past this point, the tests check the results (iso_cleanup) */
 	self->bind_ret = iso_bind(self->bdf, "vfio-pci");
-	self->bound = true;
 	/*
 	 * The group is looked up once bound: with virtio-iommu on x86 (ACPI
 	 * VIOT) 6.12 probes a device's IOMMU only when a driver binds, so a
 	 * device that never had a driver has no group yet.
 	 */
 	if (iso_dev_group(self->bdf) < 0) {
-		vfio_release_bdf(self->bdf);
-		self->bound = false;
+		iso_cleanup_run(&self->cl);
 		SKIP(return, "%s (%s) has no IOMMU group, not even when vfio-pci binds (%s)",
 		     name, self->bdf, strerror(-self->bind_ret));
 	}
@@ -194,21 +182,12 @@ FIXTURE_SETUP(vfio_dma)
 				     DMA_IOVA_FAR, self->pg);
 }
 
-/*
- * Normally in the parent, after the test process exited (which closed its
- * VFIO fds and mappings): the device must go back to no driver whatever
- * happened in the test. But after a failed ASSERT the 6.12 harness
- * longjmp()s back into its wrapper, where the clobbered "child" variable
- * makes the test process itself run this teardown (-Wclobbered warns about
- * it): then the VFIO fds are still open here and must be closed first, or
- * the unbind waits for them forever.
- */
+/* The device goes back to no driver whatever happened (iso_cleanup). */
 FIXTURE_TEARDOWN_PARENT(vfio_dma)
 {
-	if (getpid() == self->test_pid)
+	if (iso_cleanup_in_test(&self->cl))
 		vfio_ctx_close(&self->c);
-	if (self->bound)
-		EXPECT_EQ(0, vfio_release_bdf(self->bdf));
+	EXPECT_EQ(0, iso_cleanup_run(&self->cl));
 }
 
 static char *dma_page(struct _test_data_vfio_dma *self, int page)
@@ -286,6 +265,24 @@ static void dma_load_device(struct __test_metadata *_metadata,
 	dma_xfer(_metadata, self, DMA_IOVA_BASE + self->pg, 0, len, false);
 	dma_expect_bytes(_metadata, "device buffer load", dma_page(self, PG_DST),
 			 dma_page(self, PG_SRC), len);
+}
+
+/*
+ * After a transfer from the source page that must not have reached the
+ * device: read the device buffer out through the sentinel's mapping; no
+ * run of 8 source bytes may be in it.
+ */
+static void dma_expect_src_not_received(struct __test_metadata *_metadata,
+					struct _test_data_vfio_dma *self, const char *what)
+{
+	char *src = dma_page(self, PG_SRC), *sent = dma_page(self, PG_SENT);
+	size_t i;
+
+	dma_fill(&self->rng, sent, self->pg);
+	dma_xfer(_metadata, self, DMA_IOVA_FAR, 0, EDU_MAX_XFER, false);
+	for (i = 0; i + 8 <= EDU_MAX_XFER; i++)
+		ASSERT_NE(0, memcmp(sent + i, src + i, 8))
+			TH_LOG("%s: the device got source bytes at %zu", what, i);
 }
 
 /* RAM -> device -> RAM at random offsets and lengths, bytes compared. */
@@ -427,8 +424,6 @@ TEST_F(vfio_dma, unmapped_read_blocked)
 TEST_F(vfio_dma, unmap_revokes)
 {
 	char *src = dma_page(self, PG_SRC), *dst = dma_page(self, PG_DST);
-	char *sent = dma_page(self, PG_SENT);
-	size_t i;
 
 	dma_ready(_metadata, self);
 	dma_load_device(_metadata, self, EDU_MAX_XFER);
@@ -444,11 +439,7 @@ TEST_F(vfio_dma, unmap_revokes)
 	/* RAM -> device from the old source IOVA: the device must not get src */
 	dma_fill(&self->rng, src, self->pg);
 	dma_xfer(_metadata, self, DMA_IOVA_BASE, 0, EDU_MAX_XFER, true);
-	dma_fill(&self->rng, sent, self->pg);
-	dma_xfer(_metadata, self, DMA_IOVA_FAR, 0, EDU_MAX_XFER, false);
-	for (i = 0; i + 8 <= EDU_MAX_XFER; i++)
-		ASSERT_NE(0, memcmp(sent + i, src + i, 8))
-			TH_LOG("device read source bytes at %zu through an unmapped IOVA", i);
+	dma_expect_src_not_received(_metadata, self, "read through an unmapped IOVA");
 
 	/* mapped again, the same IOVA works: the device was not just dead */
 	ASSERT_EQ(0, vfio_dma_map(&self->c, src, DMA_IOVA_BASE, 2 * self->pg))

@@ -18,7 +18,6 @@
 #include "isolation_util.h"
 #include "vfio_util.h"
 
-#define PCI_DEVICES		"/sys/bus/pci/devices"
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define PCI_COMMAND		0x04
 #define PCI_COMMAND_MEMORY	0x2
@@ -33,7 +32,7 @@ static int fail(struct vfio_ctx *c, const char *step)
 	return -err;
 }
 
-static void ctx_init(struct vfio_ctx *c, const char *bdf)
+void vfio_ctx_init(struct vfio_ctx *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->container = -1;
@@ -42,6 +41,11 @@ static void ctx_init(struct vfio_ctx *c, const char *bdf)
 	c->iommufd = -1;
 	c->groupnr = -1;
 	c->step = "";
+}
+
+static void ctx_init(struct vfio_ctx *c, const char *bdf)
+{
+	vfio_ctx_init(c);
 	snprintf(c->bdf, sizeof(c->bdf), "%s", bdf);
 }
 
@@ -186,7 +190,7 @@ int vfio_cdev_path(const char *bdf, char *path, size_t len)
 	int ret = -ENOENT;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), PCI_DEVICES "/%s/vfio-dev", bdf);
+	snprintf(dir, sizeof(dir), ISO_PCI_DEVICES "/%s/vfio-dev", bdf);
 	d = opendir(dir);
 	if (!d)
 		return -errno;
@@ -327,14 +331,16 @@ void vfio_ctx_close(struct vfio_ctx *c)
 
 int vfio_release_bdf(const char *bdf)
 {
-	char path[PATH_MAX];
-	int ret, ret2;
+	return iso_restore_driver(bdf, "");
+}
 
-	ret = iso_unbind(bdf);
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
-	/* a lone newline clears the override */
-	ret2 = iso_write(path, "\n");
-	return ret ? ret : ret2;
+bool vfio_cdev_msi_refused(int ret, const char *step)
+{
+	char val[8] = "";
+
+	return ret == -EPERM && !strcmp(step, "VFIO_DEVICE_BIND_IOMMUFD") &&
+	       !iso_read("/sys/module/iommufd/parameters/allow_unsafe_interrupts",
+			 val, sizeof(val)) && val[0] == 'N';
 }
 
 bool iommu_fault_line(const char *msg)
@@ -433,7 +439,7 @@ const char *iommu_model(const char *bdf)
 	char path[PATH_MAX], target[PATH_MAX], *name;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu", bdf);
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/iommu", bdf);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0)
 		return "unknown";

@@ -69,6 +69,11 @@ int vfio_cdev_path(const char *bdf, char *path, size_t len);
 int vfio_dma_map(struct vfio_ctx *c, void *vaddr, uint64_t iova, uint64_t size);
 int vfio_dma_unmap(struct vfio_ctx *c, uint64_t iova, uint64_t size);
 
+/*
+ * A context with nothing open, which vfio_ctx_close() leaves alone: for a
+ * context in fixture data that is closed in a teardown whatever happened.
+ */
+void vfio_ctx_init(struct vfio_ctx *c);
 void vfio_ctx_close(struct vfio_ctx *c);
 
 /*
@@ -76,6 +81,14 @@ void vfio_ctx_close(struct vfio_ctx *c);
  * the next test finds the device as the boot left it. 0 or -errno.
  */
 int vfio_release_bdf(const char *bdf);
+
+/*
+ * True when vfio_cdev_open() failed (@ret, c->step) with EPERM at
+ * VFIO_DEVICE_BIND_IOMMUFD while iommufd.allow_unsafe_interrupts is off:
+ * then the refusal may be for want of MSI isolation (virtio-iommu, AMD-Vi
+ * without interrupt remapping) rather than for the group's owner.
+ */
+bool vfio_cdev_msi_refused(int ret, const char *step);
 
 /*
  * Set PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY through the config region of

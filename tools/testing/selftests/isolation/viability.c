@@ -34,17 +34,15 @@
  * behind it), or that are bound to the driver_managed_dma pcieport (a switch
  * downstream port grouped with its endpoint on stock), is viable.
  *
- * The parent restores every device's driver (and driver_override) as it
- * found it after each test, whatever the test did.
+ * The teardown (iso_cleanup) gives every device its driver back as it
+ * found it, with no driver_override, whatever the test did.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -53,90 +51,57 @@
 #include "isolation_util.h"
 #include "vfio_util.h"
 
-#define EDU_DMA_KO	"/harness/edu_dma.ko"
-#define MSI_PARAM	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
-
 /* Drivers that may sit in a group VFIO takes: they manage DMA themselves. */
 static bool dma_managing_driver(const char *drv)
 {
 	return !drv[0] || !strcmp(drv, "vfio-pci") || !strcmp(drv, "pcieport");
 }
 
-/* Put @bdf back to driver @drv ("" for none) with no driver_override left. */
-static int restore_driver(const char *bdf, const char *drv)
-{
-	char path[PATH_MAX], cur[ISO_NAME_LEN];
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	if (iso_dev_driver(bdf, cur, sizeof(cur)) == 0 && !strcmp(cur, drv))
-		return iso_write(path, "\n");
-	ret = vfio_release_bdf(bdf);
-	if (ret || !drv[0])
-		return ret;
-	/* drivers whose ID table matches bind without an override */
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", drv);
-	ret = iso_write(path, bdf);
-	if (ret == -ENODEV || ret == -EINVAL) {
-		ret = iso_bind(bdf, drv);
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-		iso_write(path, "\n");
-	}
-	return ret;
-}
-
 static const char *cdev_hint(int ret, const char *step)
 {
-	char val[8] = "";
-
-	if (ret == -EPERM && !strcmp(step, "VFIO_DEVICE_BIND_IOMMUFD") &&
-	    !iso_read(MSI_PARAM, val, sizeof(val)) && val[0] == 'N')
+	if (vfio_cdev_msi_refused(ret, step))
 		return " (no MSI isolation needs iommufd.allow_unsafe_interrupts=1)";
 	return "";
 }
 
 FIXTURE(host_driver) {
+	struct iso_cleanup cl;		/* drivers as found, restored after */
 	char vfio_bdf[ISO_BDF_LEN];
 	char host_bdf[ISO_BDF_LEN];
-	char vfio_orig[ISO_NAME_LEN];	/* drivers as found, restored after */
-	char host_orig[ISO_NAME_LEN];
 	int group;
 	int bind_vfio;
 	int bind_host;
-	bool touched;
-	bool loaded_module;
 };
 
 FIXTURE_VARIANT(host_driver) {
 	const char *vfio_dev;
 	const char *host_dev;
-	const char *host_drv;
-	const char *module;	/* to load first, or NULL for a built-in driver */
+	const char *host_drv;	/* edu_dma is loaded first */
 	bool not_on_amd;	/* behind a root port: AMD-Vi in QEMU 7.2 corrupts DMA */
 };
 
 FIXTURE_VARIANT_ADD(host_driver, root_bus) {
 	.vfio_dev = "edu-mf0",
 	.host_dev = "edu-mf1",
-	.host_drv = "edu_dma",
-	.module = EDU_DMA_KO,
+	.host_drv = ISO_EDU_DMA,
 };
 
 FIXTURE_VARIANT_ADD(host_driver, root_port) {
 	.vfio_dev = "edu-rp2a",
 	.host_dev = "edu-rp2b",
-	.host_drv = "edu_dma",
-	.module = EDU_DMA_KO,
+	.host_drv = ISO_EDU_DMA,
 	.not_on_amd = true,
 };
 
 FIXTURE_SETUP(host_driver)
 {
 	struct iso_topology topo;
-	const char *m = getenv("ISOLATION_MACHINE");
+	char cur[ISO_NAME_LEN] = "";
 	struct iso_dev *v, *h;
+	int ret;
 
-	if (variant->not_on_amd && m && !strcmp(m, "amd"))
+	iso_cleanup_init(&self->cl);
+	if (variant->not_on_amd && iso_port_dma_broken())
 		SKIP(return, "AMD-Vi: QEMU 7.2 corrupts DMA behind root ports, %s probe fails -EIO",
 		     variant->host_drv);
 	ASSERT_EQ(0, iso_topology_load(&topo));
@@ -147,26 +112,18 @@ FIXTURE_SETUP(host_driver)
 		SKIP(return, "%s or %s not present", variant->vfio_dev, variant->host_dev);
 	snprintf(self->vfio_bdf, sizeof(self->vfio_bdf), "%s", v->bdf);
 	snprintf(self->host_bdf, sizeof(self->host_bdf), "%s", h->bdf);
-
-	if (variant->module) {
-		int fd = open(variant->module, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			SKIP(return, "%s not in this guest", variant->module);
-		if (syscall(SYS_finit_module, fd, "", 0) == 0) {
-			self->loaded_module = true;
-		} else {
-			ASSERT_EQ(EEXIST, errno)
-				TH_LOG("loading %s: %s", variant->module, strerror(errno));
-		}
-		close(fd);
+	ASSERT_EQ(0, iso_cleanup_dev(&self->cl, v->bdf));
+	ASSERT_EQ(0, iso_cleanup_dev(&self->cl, h->bdf));
+	if (!strcmp(variant->host_drv, ISO_EDU_DMA)) {
+		ret = iso_cleanup_edu_dma(&self->cl);
+		if (ret == -ENOENT)
+			SKIP(return, "%s not in this guest", ISO_EDU_DMA_KO);
+		ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", ISO_EDU_DMA_KO, strerror(-ret));
 	}
-	ASSERT_EQ(0, iso_dev_driver(v->bdf, self->vfio_orig, sizeof(self->vfio_orig)));
-	ASSERT_EQ(0, iso_dev_driver(h->bdf, self->host_orig, sizeof(self->host_orig)));
 
-	/* no ASSERT past this point: the parent's teardown must run */
-	self->touched = true;
-	if (strcmp(self->host_orig, variant->host_drv))
+	/* no ASSERT past this point, the tests check the results (iso_cleanup) */
+	iso_dev_driver(h->bdf, cur, sizeof(cur));
+	if (strcmp(cur, variant->host_drv))
 		self->bind_host = iso_bind(h->bdf, variant->host_drv);
 	self->bind_vfio = iso_bind(v->bdf, "vfio-pci");
 	ksft_print_msg("%s %s -> vfio-pci (%d), %s %s -> %s (%d), IOMMU %s\n",
@@ -174,14 +131,10 @@ FIXTURE_SETUP(host_driver)
 		       variant->host_drv, self->bind_host, iommu_model(v->bdf));
 }
 
+/* No VFIO file stays open past an ASSERT here: the drivers are what is left. */
 FIXTURE_TEARDOWN_PARENT(host_driver)
 {
-	if (!self->touched)
-		return;
-	EXPECT_EQ(0, restore_driver(self->vfio_bdf, self->vfio_orig));
-	EXPECT_EQ(0, restore_driver(self->host_bdf, self->host_orig));
-	if (self->loaded_module)
-		EXPECT_EQ(0, syscall(SYS_delete_module, "edu_dma", O_NONBLOCK));
+	EXPECT_EQ(0, iso_cleanup_run(&self->cl));
 }
 
 /*
@@ -269,11 +222,10 @@ TEST_F(host_driver, cdev_refused_until_unbound)
 }
 
 FIXTURE(no_host_driver) {
+	struct iso_cleanup cl;
 	char bdf[ISO_BDF_LEN];
-	char orig[ISO_NAME_LEN];
 	int group;
 	int bind_vfio;
-	bool touched;
 };
 
 FIXTURE_VARIANT(no_host_driver) {
@@ -296,21 +248,20 @@ FIXTURE_SETUP(no_host_driver)
 	struct iso_topology topo;
 	struct iso_dev *d;
 
+	iso_cleanup_init(&self->cl);
 	ASSERT_EQ(0, iso_topology_load(&topo));
 	d = iso_topology_find(&topo, variant->vfio_dev);
 	ASSERT_NE(NULL, d);
 	if (!d->bdf[0])
 		SKIP(return, "%s not present", variant->vfio_dev);
 	snprintf(self->bdf, sizeof(self->bdf), "%s", d->bdf);
-	ASSERT_EQ(0, iso_dev_driver(d->bdf, self->orig, sizeof(self->orig)));
-	self->touched = true;
+	ASSERT_EQ(0, iso_cleanup_dev(&self->cl, d->bdf));
 	self->bind_vfio = iso_bind(d->bdf, "vfio-pci");
 }
 
 FIXTURE_TEARDOWN_PARENT(no_host_driver)
 {
-	if (self->touched)
-		EXPECT_EQ(0, restore_driver(self->bdf, self->orig));
+	EXPECT_EQ(0, iso_cleanup_run(&self->cl));
 }
 
 TEST_F(no_host_driver, viable)
@@ -329,7 +280,7 @@ TEST_F(no_host_driver, viable)
 	ASSERT_EQ(0, self->bind_vfio)
 		TH_LOG("binding %s to vfio-pci: %s", self->bdf, strerror(-self->bind_vfio));
 
-	snprintf(dir, sizeof(dir), "/sys/kernel/iommu_groups/%d/devices", self->group);
+	snprintf(dir, sizeof(dir), ISO_GROUPS_DIR "/%d/devices", self->group);
 	d = opendir(dir);
 	ASSERT_NE(NULL, d);
 	while ((de = readdir(d))) {
