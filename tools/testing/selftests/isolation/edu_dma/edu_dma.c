@@ -22,6 +22,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/swab.h>
 #include <linux/sysfs.h>
 
 #define EDU_VENDOR		0x1234
@@ -69,7 +70,25 @@ struct edu_dma {
 	dma_addr_t buf_dma;
 	struct mutex lock;	/* serialises round trips */
 	unsigned int runs;
+	bool swapped;
 };
+
+/*
+ * QEMU's edu has its registers in the target's byte order
+ * (DEVICE_NATIVE_ENDIAN): big-endian on qemu-system-ppc64 whatever the guest
+ * runs. @swapped is set when the ID register reads byte-swapped.
+ */
+static void edu_writeq(struct edu_dma *edu, u64 val, unsigned int reg)
+{
+	writeq(edu->swapped ? swab64(val) : val, edu->bar + reg);
+}
+
+static u64 edu_readq(struct edu_dma *edu, unsigned int reg)
+{
+	u64 val = readq(edu->bar + reg);
+
+	return edu->swapped ? swab64(val) : val;
+}
 
 /**
  * edu_dma_xfer() - run one transfer on the edu's DMA engine
@@ -89,19 +108,19 @@ static int edu_dma_xfer(struct edu_dma *edu, dma_addr_t addr, bool to_device,
 	u64 cmd;
 
 	if (to_device) {
-		writeq(addr, edu->bar + EDU_REG_DMA_SRC);
-		writeq(EDU_DEV_BUF, edu->bar + EDU_REG_DMA_DST);
+		edu_writeq(edu, addr, EDU_REG_DMA_SRC);
+		edu_writeq(edu, EDU_DEV_BUF, EDU_REG_DMA_DST);
 	} else {
-		writeq(EDU_DEV_BUF, edu->bar + EDU_REG_DMA_SRC);
-		writeq(addr, edu->bar + EDU_REG_DMA_DST);
+		edu_writeq(edu, EDU_DEV_BUF, EDU_REG_DMA_SRC);
+		edu_writeq(edu, addr, EDU_REG_DMA_DST);
 	}
-	writeq(len, edu->bar + EDU_REG_DMA_CNT);
-	writeq(EDU_CMD_START | (to_device ? 0 : EDU_CMD_FROM_DEV),
-	       edu->bar + EDU_REG_DMA_CMD);
+	edu_writeq(edu, len, EDU_REG_DMA_CNT);
+	edu_writeq(edu, EDU_CMD_START | (to_device ? 0 : EDU_CMD_FROM_DEV),
+		   EDU_REG_DMA_CMD);
 
-	return readq_poll_timeout(edu->bar + EDU_REG_DMA_CMD, cmd,
-				  !(cmd & EDU_CMD_START), EDU_POLL_US,
-				  EDU_TIMEOUT_US);
+	return read_poll_timeout(edu_readq, cmd, !(cmd & EDU_CMD_START),
+				 EDU_POLL_US, EDU_TIMEOUT_US, false, edu,
+				 EDU_REG_DMA_CMD);
 }
 
 /**
@@ -219,6 +238,10 @@ static int edu_dma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_release;
 	}
 	ident = readl(edu->bar + EDU_REG_ID);
+	if ((ident & 0xff) != EDU_ID_MAGIC && (swab32(ident) & 0xff) == EDU_ID_MAGIC) {
+		edu->swapped = true;
+		ident = swab32(ident);
+	}
 	if ((ident & 0xff) != EDU_ID_MAGIC) {
 		dev_err(dev, "unexpected identification 0x%08x\n", ident);
 		ret = -ENODEV;
