@@ -389,10 +389,11 @@ def main():
     start = time.time()
     status = None
     pending = b''
+    deadline = start + args.timeout
     try:
         qmp.connect()
         while True:
-            left = start + args.timeout - time.time()
+            left = deadline - time.time()
             if left <= 0:
                 break
             r, _, _ = select.select([proc.stdout], [], [], min(left, 1))
@@ -427,6 +428,8 @@ def main():
                         print(msg, flush=True)
                 elif line.startswith('@@exit '):
                     status = int(line.split()[1])
+                    # Some firmware does not end QEMU on power-off
+                    deadline = min(deadline, time.time() + 10)
                 elif args.quiet and (line.startswith(('ok ', 'not ok ', '#',
                                                       'TAP', '1..')) or
                                      line.startswith('    ')):
@@ -443,7 +446,7 @@ def main():
     elapsed = time.time() - start
     if status is None:
         why = 'timed out after %ds' % args.timeout \
-            if time.time() - start >= args.timeout else \
+            if time.time() >= deadline else \
             'guest stopped without an exit status (panic or crash)'
         print('vm.py: %s: %s%s' % (args.machine, why,
                                    ', log: ' + args.log if args.log else ''),
