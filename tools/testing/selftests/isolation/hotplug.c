@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Hot-plug and groups. The host adds and removes edu devices through QMP
- * (iso_qmp(), see README); the guest sees them through pciehp.
+ * (iso_qmp(), see README); the guest sees them through pciehp. The first
+ * three tests remove a device as an operator would, by device_del, which
+ * costs pciehp's 5 s attention-button delay; cycles has the guest turn the
+ * slot off instead, the same removal in pciehp without the wait (hp_del()).
  *
  *   root_port       an edu in the empty root port rp5 gets a group of its
  *                   own (rp5 has ACS); removing it frees that group
@@ -17,6 +20,7 @@
  *                   through the container's existing mapping (XFAIL on
  *                   stock, where the device lands in dsw3's group instead)
  *   cycles          20 add/remove cycles leave the set of groups as it was
+ *                   (removal by slot power-off)
  *
  * AMD-Vi under QEMU 7.2 corrupts the DMA of devices behind bridges and root
  * ports without reporting a fault; on that machine vfio_held_group logs a

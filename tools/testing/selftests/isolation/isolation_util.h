@@ -154,11 +154,12 @@ int iso_edu_dma_unload(void);
 
 /*
  * kselftest_harness.h of 6.12 decides where a fixture's teardown runs from
- * a "child" variable that the longjmp() of a failed ASSERT clobbers
- * (-Wclobbered): the test process then takes itself for the parent. So a
- * FIXTURE_TEARDOWN() does not run after a failed ASSERT, and a
- * FIXTURE_TEARDOWN_PARENT() runs once, but in the test process then and in
- * the parent otherwise. Every fixture here that changes the system
+ * a "child" variable that the longjmp() of a failed ASSERT may clobber
+ * (-Wclobbered): where the compiler kept it in a register, the test process
+ * takes itself for the parent. Then a FIXTURE_TEARDOWN() does not run at
+ * all, and a FIXTURE_TEARDOWN_PARENT() runs once, but in the test process
+ * (measured: in most fixtures here; in the parent otherwise). Every
+ * fixture here that changes the system
  *  - uses FIXTURE_TEARDOWN_PARENT() and has a struct iso_cleanup, which
  *    iso_cleanup_init() sets up first thing in FIXTURE_SETUP();
  *  - notes each device with iso_cleanup_dev() before it changes its driver,
@@ -166,10 +167,10 @@ int iso_edu_dma_unload(void);
  *  - neither ASSERTs nor SKIPs in FIXTURE_SETUP() past its first change (no
  *    teardown follows a setup that did not complete): it records results
  *    for the tests to check, or calls iso_cleanup_run() before a SKIP;
- *  - in its teardown, when iso_cleanup_in_test(), first closes the VFIO
- *    file descriptors and BAR mappings of the test process (while they are
+ *  - in its teardown, first closes the VFIO file descriptors and BAR
+ *    mappings of the test process if iso_cleanup_in_test() (while they are
  *    open, an unbind from vfio-pci waits for ever), then removes what it
- *    hot-plugged, then calls iso_cleanup_run().
+ *    hot-plugged and calls iso_cleanup_run().
  */
 #define ISO_CLEANUP_DEVS	4
 

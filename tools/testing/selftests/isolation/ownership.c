@@ -140,29 +140,44 @@ FIXTURE_TEARDOWN_PARENT(ownership)
 	EXPECT_EQ(0, iso_cleanup_run(&self->cl));
 }
 
+/* VFIO takes the group of @bdf: vfio-pci bound, opened into self->c. */
+static void vfio_take(struct __test_metadata *_metadata, struct _test_data_ownership *self,
+		      const char *bdf)
+{
+	int ret;
+
+	ASSERT_EQ(0, iso_bind(bdf, "vfio-pci"));
+	ret = vfio_type1_open(&self->c, bdf);
+	ASSERT_EQ(0, ret) TH_LOG("VFIO open of %s: %s at %s", bdf, strerror(-ret),
+				 self->c.step);
+}
+
+/* Once VFIO let go, edu_dma binds to @bdf and its DMA works. */
+static void edu_dma_serves(struct __test_metadata *_metadata, const char *bdf)
+{
+	char res[128];
+	int ret;
+
+	ret = iso_bind(bdf, ISO_EDU_DMA);
+	ASSERT_EQ(0, ret) TH_LOG("bind of edu_dma to %s after VFIO let go: %s", bdf,
+				 strerror(-ret));
+	ASSERT_TRUE(is_driver(bdf, ISO_EDU_DMA));
+	EXPECT_TRUE(edu_dma_ok(bdf, res, sizeof(res)))
+		TH_LOG("dma_test of %s: %s", bdf, res);
+}
+
 /*
  * A group of one: VFIO takes it and lets it go; afterwards the DMA-API
  * driver binds and its DMA goes through a working default domain again.
  */
 TEST_F(ownership, released_group_serves_dma_api)
 {
-	char res[128];
-	int ret;
-
 	own_ready(_metadata, self);
-	ASSERT_EQ(0, iso_bind(self->one, "vfio-pci"));
-	ret = vfio_type1_open(&self->c, self->one);
-	ASSERT_EQ(0, ret) TH_LOG("VFIO open of %s: %s at %s", self->one,
-				 strerror(-ret), self->c.step);
+	vfio_take(_metadata, self, self->one);
 	vfio_ctx_close(&self->c);
 
 	ASSERT_EQ(0, iso_unbind(self->one));
-	ret = iso_bind(self->one, ISO_EDU_DMA);
-	ASSERT_EQ(0, ret) TH_LOG("binding edu_dma to %s after VFIO: %s",
-				 self->one, strerror(-ret));
-	ASSERT_TRUE(is_driver(self->one, ISO_EDU_DMA));
-	EXPECT_TRUE(edu_dma_ok(self->one, res, sizeof(res)))
-		TH_LOG("dma_test of %s: %s", self->one, res);
+	edu_dma_serves(_metadata, self->one);
 }
 
 /*
@@ -173,14 +188,10 @@ TEST_F(ownership, released_group_serves_dma_api)
  */
 TEST_F(ownership, held_group_refuses_dma_api)
 {
-	char res[128];
 	int ret;
 
 	own_ready(_metadata, self);
-	ASSERT_EQ(0, iso_bind(self->held, "vfio-pci"));
-	ret = vfio_type1_open(&self->c, self->held);
-	ASSERT_EQ(0, ret) TH_LOG("VFIO open of %s: %s at %s", self->held,
-				 strerror(-ret), self->c.step);
+	vfio_take(_metadata, self, self->held);
 
 	ret = iso_bind(self->other, ISO_EDU_DMA);
 	EXPECT_EQ(-EBUSY, ret) TH_LOG("bind of edu_dma to %s next to VFIO-held %s: %s",
@@ -191,13 +202,7 @@ TEST_F(ownership, held_group_refuses_dma_api)
 
 	vfio_ctx_close(&self->c);
 	ASSERT_EQ(0, vfio_release_bdf(self->held));
-
-	ret = iso_bind(self->other, ISO_EDU_DMA);
-	ASSERT_EQ(0, ret) TH_LOG("bind of edu_dma to %s after VFIO let go: %s",
-				 self->other, strerror(-ret));
-	ASSERT_TRUE(is_driver(self->other, ISO_EDU_DMA));
-	EXPECT_TRUE(edu_dma_ok(self->other, res, sizeof(res)))
-		TH_LOG("dma_test of %s: %s", self->other, res);
+	edu_dma_serves(_metadata, self->other);
 }
 
 /*

@@ -268,6 +268,27 @@ static void dma_load_device(struct __test_metadata *_metadata,
 }
 
 /*
+ * While the buffer's IOVAs are cut off (unmapped, or the device detached
+ * from them): a device -> RAM transfer to the destination IOVA changes
+ * nothing, and a RAM -> device transfer from the source IOVA is tried
+ * with a fresh source pattern, for dma_expect_src_not_received() to check.
+ */
+static void dma_try_cut_off(struct __test_metadata *_metadata,
+			    struct _test_data_vfio_dma *self, const char *what)
+{
+	char msg[96];
+
+	dma_fill(&self->rng, dma_page(self, PG_DST), self->pg);
+	dma_snapshot(self);
+	dma_xfer(_metadata, self, DMA_IOVA_BASE + self->pg, 0, EDU_MAX_XFER, false);
+	snprintf(msg, sizeof(msg), "write %s", what);
+	dma_expect_unchanged(_metadata, self, msg);
+
+	dma_fill(&self->rng, dma_page(self, PG_SRC), self->pg);
+	dma_xfer(_metadata, self, DMA_IOVA_BASE, 0, EDU_MAX_XFER, true);
+}
+
+/*
  * After a transfer from the source page that must not have reached the
  * device: read the device buffer out through the sentinel's mapping; no
  * run of 8 source bytes may be in it.
@@ -423,26 +444,18 @@ TEST_F(vfio_dma, unmapped_read_blocked)
 /* After UNMAP the old IOVAs no longer reach the pages; a new MAP does. */
 TEST_F(vfio_dma, unmap_revokes)
 {
-	char *src = dma_page(self, PG_SRC), *dst = dma_page(self, PG_DST);
-
 	dma_ready(_metadata, self);
 	dma_load_device(_metadata, self, EDU_MAX_XFER);
 	ASSERT_EQ(0, vfio_dma_unmap(&self->c, DMA_IOVA_BASE, 2 * self->pg))
 		TH_LOG("%s failed", self->c.step);
 
-	/* device -> RAM to the old destination IOVA */
-	dma_fill(&self->rng, dst, self->pg);
-	dma_snapshot(self);
-	dma_xfer(_metadata, self, DMA_IOVA_BASE + self->pg, 0, EDU_MAX_XFER, false);
-	dma_expect_unchanged(_metadata, self, "write to unmapped old IOVA");
-
-	/* RAM -> device from the old source IOVA: the device must not get src */
-	dma_fill(&self->rng, src, self->pg);
-	dma_xfer(_metadata, self, DMA_IOVA_BASE, 0, EDU_MAX_XFER, true);
+	/* the old IOVAs: the device must neither write nor read the pages */
+	dma_try_cut_off(_metadata, self, "to unmapped old IOVA");
 	dma_expect_src_not_received(_metadata, self, "read through an unmapped IOVA");
 
 	/* mapped again, the same IOVA works: the device was not just dead */
-	ASSERT_EQ(0, vfio_dma_map(&self->c, src, DMA_IOVA_BASE, 2 * self->pg))
+	ASSERT_EQ(0, vfio_dma_map(&self->c, dma_page(self, PG_SRC), DMA_IOVA_BASE,
+				  2 * self->pg))
 		TH_LOG("%s failed", self->c.step);
 	dma_load_device(_metadata, self, EDU_MAX_XFER);
 }
