@@ -408,18 +408,27 @@ FIXTURE_TEARDOWN_PARENT(hotplug)
 }
 
 /*
- * rp5 is a root port with ACS: the edu below it is isolated from every
- * other device and gets a group of its own, which goes away with it.
+ * rp5 is an empty root port like rp1, which has edu-rp1 below it. An edu
+ * hot-added below rp5 must be grouped as edu-rp1 is: alone where the root
+ * ports have ACS enabled (it gets a new group that goes away with it),
+ * with its port where they do not (arm64 booted from device tree: the
+ * kernel asks for ACS only after the bus scan).
  */
 TEST_F_TIMEOUT(hotplug, root_port, 90)
 {
 	struct hp_slot *s = &self->rp5;
-	int before, rp_group, g, ret;
-	bool unprobed = false;
+	const char *ref = dev_bdf(&self->topo, "edu-rp1");
+	int before, rp_group, rp_size, g, ret;
+	bool unprobed = false, with_port;
 
+	ASSERT_NE(NULL, ref);
+	with_port = iso_probe_group(ref) == iso_dev_group(dev_bdf(&self->topo, "rp1"));
 	before = group_count();
 	ASSERT_LT(0, before);
 	rp_group = iso_dev_group(dev_bdf(&self->topo, "rp5"));
+	rp_size = group_size(rp_group);
+	TH_LOG("edu-rp1 %s rp1's group: the new device must too",
+	       with_port ? "shares" : "does not share");
 
 	ret = hp_add(s);
 	ASSERT_EQ(0, ret) TH_LOG("device_add at %s: %s", s->path, hp_add_err(ret));
@@ -427,14 +436,22 @@ TEST_F_TIMEOUT(hotplug, root_port, 90)
 	EXPECT_EQ(EDU_DEVICE, read_hex(s->bdf, "device"));
 	g = new_dev_group(s->bdf, &unprobed);
 	ASSERT_LE(0, g) TH_LOG("hot-added %s has no iommu_group", s->bdf);
-	EXPECT_NE(rp_group, g) TH_LOG("%s shares rp5's group %d", s->bdf, g);
-	EXPECT_EQ(1, group_size(g)) TH_LOG("group %d of %s is not its own", g, s->bdf);
-	EXPECT_EQ(before + 1, group_count());
+	if (with_port) {
+		EXPECT_EQ(rp_group, g) TH_LOG("%s in group %d, rp5 in %d", s->bdf, g, rp_group);
+		EXPECT_EQ(rp_size + 1, group_size(g));
+		EXPECT_EQ(before, group_count());
+	} else {
+		EXPECT_NE(rp_group, g) TH_LOG("%s shares rp5's group %d", s->bdf, g);
+		EXPECT_EQ(1, group_size(g)) TH_LOG("group %d of %s is not its own", g, s->bdf);
+		EXPECT_EQ(before + 1, group_count());
+	}
 
 	ASSERT_EQ(0, hp_del(s, HP_BUTTON)) TH_LOG("%s still present after device_del", s->id);
-	EXPECT_FALSE(group_exists(g)) TH_LOG("group %d outlived its only device", g);
+	if (!with_port)
+		EXPECT_FALSE(group_exists(g)) TH_LOG("group %d outlived its only device", g);
 	EXPECT_EQ(before, group_count());
 	EXPECT_EQ(rp_group, iso_dev_group(dev_bdf(&self->topo, "rp5")));
+	EXPECT_EQ(rp_size, group_size(rp_group));
 
 	if (unprobed && _metadata->exit_code == KSFT_PASS)
 		ISO_XFAIL(return, UNPROBED_WHY);
@@ -584,6 +601,19 @@ TEST_F_TIMEOUT(hotplug, vfio_held_group, 120)
 		       "byte checks not enforced");
 	else
 		ASSERT_EQ(0, ret);
+
+	/*
+	 * The slot's own port in VFIO's group: on SMMUv3 MSIs are translated
+	 * like any DMA, so the port's hot-plug interrupts go through VFIO's
+	 * address space, where the kernel's MSI doorbell is not mapped, and
+	 * the hot-add is never seen (the SMMU logs the fault). Stock and the
+	 * core alike; VT-d and AMD-Vi remap interrupts outside the DMA domain,
+	 * and x86 keeps the MSI range out of translation.
+	 */
+	if (!strncmp(iso_machine(), "smmuv3", 6) &&
+	    iso_dev_group(dev_bdf(&self->topo, "dsw3")) == self->c.groupnr)
+		SKIP(return, "dsw3 is in VFIO's group %d: its MSIs go through VFIO's domain",
+		     self->c.groupnr);
 
 	ret = hp_add(s);
 	ASSERT_EQ(0, ret) TH_LOG("device_add at %s: %s", s->path, hp_add_err(ret));
