@@ -28,13 +28,20 @@ import vm  # noqa: E402
 SELFTESTS = ['groups', 'domain_type', 'sysfs_mode', 'vfio_type1', 'vfio_cdev',
              'viability', 'ownership', 'hotplug']
 
-# suite: (machines it runs on, guest command, files to add)
+# suite: (machines it runs on, guest command, files to add, kernel params)
 SUITES = {
     'isolation': (['vtd', 'amd', 'virtio', 'smmuv3-dt', 'smmuv3-acpi',
                    'pseries'],
-                  'sh /harness/run-selftests.sh', []),
+                  'sh /harness/run-selftests.sh', [], ''),
+    # the default domain type follows the command line
+    'passthrough': (['vtd', 'smmuv3-acpi'],
+                    'ISOLATION_TESTS=domain_type sh /harness/run-selftests.sh',
+                    [], 'iommu.passthrough=1'),
+    'strict': (['virtio'],
+               'ISOLATION_TESTS=domain_type sh /harness/run-selftests.sh',
+               [], 'iommu.strict=1'),
     'iommufd': (['none', 'virtio'], 'sh /harness/peer/run-iommufd.sh',
-                ['peer']),
+                ['peer'], ''),
 }
 
 TS = r'(?:\[\s*\d+\.\d+\]\s)?'
@@ -108,14 +115,16 @@ def run(args, suite, machine, variant, flavour):
         return None
     os.makedirs(LOGS, exist_ok=True)
     log = os.path.join(LOGS, tag.replace('/', '-') + '.log')
-    _, cmd, extra = SUITES[suite]
-    if args.tests:
+    _, cmd, extra, params = SUITES[suite]
+    if args.tests and suite == 'isolation':
         cmd = "ISOLATION_TESTS='%s' %s" % (args.tests, cmd)
     vmargs = [sys.executable, os.path.join(TOP, 'scripts', 'vm.py'),
               '--machine', machine, '--variant', variant, '--quiet',
               '--log', log, '--timeout', str(args.timeout), '--exec', cmd]
     if flavour:
         vmargs += ['--flavour', flavour]
+    if params:
+        vmargs += ['--append', params]
     if 'peer' in extra:
         peer = os.path.join(BUILD, 'peer', arch)
         for fn in sorted(os.listdir(peer)):
@@ -162,7 +171,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--variants', default='stock,isolation')
     ap.add_argument('--machines', default='')
-    ap.add_argument('--suites', default='isolation,iommufd')
+    ap.add_argument('--suites', default=','.join(SUITES))
     ap.add_argument('--flavour', default='')
     ap.add_argument('--quick', action='store_true',
                     help='development subset: the vtd machine only')
