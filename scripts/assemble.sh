@@ -100,8 +100,14 @@ update_isolation() {
 	local tree=$TREES/isolation dirty
 	dirty=$(git -C "$tree" status --porcelain --untracked-files=no)
 	if [ -n "$dirty" ] && [ -z "${FORCE:-}" ]; then
+		# Building with edits made in the tree is the development loop;
+		# only a change from the repository would have to overwrite them.
+		if git -C "$tree" diff --quiet HEAD "$(git -C "$STAGE" rev-parse HEAD)"; then
+			note "build/tree/isolation has edits not in the repository ('make writeback' saves them)"
+			return 0
+		fi
 		echo "$dirty" >&2
-		die "build/tree/isolation has edits: 'make writeback' saves them (FORCE=1 discards them)"
+		die "build/tree/isolation has edits and the repository changed: 'make writeback' first (FORCE=1 discards them)"
 	fi
 	git -C "$tree" checkout -q -f --detach "$(git -C "$STAGE" rev-parse HEAD)"
 }

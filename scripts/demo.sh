@@ -5,4 +5,4 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 exec "$TOP/scripts/vm.py" --machine "${MACHINE:-vtd}" --variant "${VARIANT:-isolation}" \
-	--log "$LOGS/demo.log" --timeout 300 --script "$TOP/scripts/guest/demo.sh"
+	--append quiet --log "$LOGS/demo.log" --timeout 300 --script "$TOP/scripts/guest/demo.sh"
