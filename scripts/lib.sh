@@ -70,6 +70,8 @@ in_src() {
 	tree=$(variant_tree "$1")
 	shift
 	mkdir -p "$SRC"
-	unshare -m --propagation private \
+	# as a user: a user namespace gives the right to bind-mount
+	# shellcheck disable=SC2046
+	unshare -m $([ "$(id -u)" = 0 ] || echo -r) --propagation private \
 		bash -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$tree" "$SRC" "$@"
 }
