@@ -25,6 +25,7 @@ import json
 import os
 import select
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -443,6 +444,7 @@ def main():
                 proc.kill()
         if log:
             log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.time() - start
     if status is None:
         why = 'timed out after %ds' % args.timeout \
