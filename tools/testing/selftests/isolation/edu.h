@@ -34,28 +34,53 @@
 /* Device addresses are clamped to the edu's 28-bit DMA mask. */
 #define EDU_DMA_BITS	28
 
-/*
- * Register accessors. Relaxed atomic accesses keep the compiler from
- * merging, splitting or dropping MMIO accesses, as readl()/writel() do in
- * the kernel.
- */
-static inline uint32_t edu_rd32(void *bar, unsigned int off)
+/* Relaxed atomics keep the compiler from merging or dropping MMIO accesses. */
+static inline uint32_t edu_raw_rd32(void *bar, unsigned int off)
 {
 	return __atomic_load_n((uint32_t *)((char *)bar + off), __ATOMIC_RELAXED);
 }
 
+/*
+ * QEMU keeps the edu's registers in its target's byte order: big-endian on
+ * qemu-system-ppc64 whatever the guest runs, so a little-endian ppc64 guest
+ * reads the ID as 0xed000001. Told once from the ID register (one QEMU, one
+ * order); the DMA data itself is bytes.
+ */
+static int edu_order;	/* 0 not known yet, 1 as the CPU, -1 swapped */
+
+static inline bool edu_swapped(void *bar)
+{
+	if (!edu_order)
+		edu_order = edu_raw_rd32(bar, EDU_ID) ==
+			    __builtin_bswap32(EDU_ID_VALUE) ? -1 : 1;
+	return edu_order < 0;
+}
+
+static inline uint32_t edu_rd32(void *bar, unsigned int off)
+{
+	uint32_t v = edu_raw_rd32(bar, off);
+
+	return edu_swapped(bar) ? __builtin_bswap32(v) : v;
+}
+
 static inline void edu_wr32(void *bar, unsigned int off, uint32_t v)
 {
+	if (edu_swapped(bar))
+		v = __builtin_bswap32(v);
 	__atomic_store_n((uint32_t *)((char *)bar + off), v, __ATOMIC_RELAXED);
 }
 
 static inline uint64_t edu_rd64(void *bar, unsigned int off)
 {
-	return __atomic_load_n((uint64_t *)((char *)bar + off), __ATOMIC_RELAXED);
+	uint64_t v = __atomic_load_n((uint64_t *)((char *)bar + off), __ATOMIC_RELAXED);
+
+	return edu_swapped(bar) ? __builtin_bswap64(v) : v;
 }
 
 static inline void edu_wr64(void *bar, unsigned int off, uint64_t v)
 {
+	if (edu_swapped(bar))
+		v = __builtin_bswap64(v);
 	__atomic_store_n((uint64_t *)((char *)bar + off), v, __ATOMIC_RELAXED);
 }
 

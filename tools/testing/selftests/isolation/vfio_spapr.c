@@ -32,7 +32,6 @@
  *
  * Without the sPAPR TCE IOMMU in VFIO (any other machine) every test skips.
  */
-#include <byteswap.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -161,74 +160,6 @@ static int spapr_register(struct vfio_ctx *c, void *vaddr, uint64_t size, bool r
 		return step_fail(c, reg ? "VFIO_IOMMU_SPAPR_REGISTER_MEMORY" :
 				 "VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY");
 	return 0;
-}
-
-/*
- * The edu's registers are in QEMU's target byte order (DEVICE_NATIVE_ENDIAN
- * in hw/misc/edu.c): big-endian on qemu-system-ppc64 whatever the guest
- * runs, so a ppc64le guest sees them byte-swapped (the ID reads 0xed000001).
- * edu_detect() tells from the ID register which way they are; the
- * accessors below swap when needed. The DMA data itself is bytes.
- */
-static bool edu_swapped;
-
-static int edu_detect(void *bar)
-{
-	uint32_t id = edu_rd32(bar, EDU_ID);
-
-	if (id == EDU_ID_VALUE)
-		edu_swapped = false;
-	else if (bswap_32(id) == EDU_ID_VALUE)
-		edu_swapped = true;
-	else
-		return -ENODEV;
-	return 0;
-}
-
-static uint32_t rd32(void *bar, unsigned int off)
-{
-	uint32_t v = edu_rd32(bar, off);
-
-	return edu_swapped ? bswap_32(v) : v;
-}
-
-static void wr32(void *bar, unsigned int off, uint32_t v)
-{
-	edu_wr32(bar, off, edu_swapped ? bswap_32(v) : v);
-}
-
-static uint64_t rd64(void *bar, unsigned int off)
-{
-	uint64_t v = edu_rd64(bar, off);
-
-	return edu_swapped ? bswap_64(v) : v;
-}
-
-static void wr64(void *bar, unsigned int off, uint64_t v)
-{
-	edu_wr64(bar, off, edu_swapped ? bswap_64(v) : v);
-}
-
-/*
- * One edu transfer between bus address @iova and the edu's buffer at @off
- * (edu.h's edu_dma() with the byte order of the registers taken care of).
- * Completion says only that the engine ran: callers compare bytes.
- */
-static int edu_xfer(void *bar, uint64_t iova, unsigned int off, uint64_t len, bool to_device)
-{
-	struct timespec ts = { 0, 1000 * 1000 };
-	int waited;
-
-	wr64(bar, EDU_DMA_SRC, to_device ? iova : EDU_BUF + off);
-	wr64(bar, EDU_DMA_DST, to_device ? EDU_BUF + off : iova);
-	wr64(bar, EDU_DMA_CNT, len);
-	wr64(bar, EDU_DMA_CMD, EDU_CMD_START | (to_device ? 0 : EDU_CMD_TO_RAM));
-	for (waited = 0; waited < DMA_TIMEOUT_MS; waited++) {
-		if (!(rd64(bar, EDU_DMA_CMD) & EDU_CMD_START))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -ETIMEDOUT;
 }
 
 static uint64_t rnd(uint64_t *s)
@@ -365,11 +296,8 @@ static bool tce_ready(struct __test_metadata *_metadata, struct _test_data_tce *
 		SKIP(return false, "DMA32 window [%#llx, %#llx) too small for the test IOVAs %s",
 		     (unsigned long long)start, (unsigned long long)end,
 		     "below the edu's 28-bit DMA mask");
-	ASSERT_EQ(0, edu_detect(self->c.bar0))
-		TH_LOG("BAR0 of %s does not read as an edu: ID %#x", self->bdf,
-		       edu_rd32(self->c.bar0, EDU_ID));
-	if (edu_swapped)
-		ksft_print_msg("edu registers are in the other byte order: swapping\n");
+	ASSERT_EQ(EDU_ID_VALUE, edu_rd32(self->c.bar0, EDU_ID))
+		TH_LOG("BAR0 of %s does not read as an edu", self->bdf);
 	return true;
 }
 
@@ -385,7 +313,7 @@ static void tce_map(struct __test_metadata *_metadata, struct _test_data_tce *se
 static void xfer(struct __test_metadata *_metadata, struct _test_data_tce *self,
 		 uint64_t iova, unsigned int off, size_t len, bool to_device)
 {
-	ASSERT_EQ(0, edu_xfer(self->c.bar0, iova, off, len, to_device))
+	ASSERT_EQ(0, edu_dma(self->c.bar0, iova, off, len, to_device, DMA_TIMEOUT_MS))
 		TH_LOG("edu DMA %s IOVA %#llx did not complete", to_device ? "from" : "to",
 		       (unsigned long long)iova);
 }
@@ -511,8 +439,8 @@ TEST_F(tce, round_trip)
 		return;
 	tce_map(_metadata, self);
 	v = rnd(&self->rng);
-	wr32(self->c.bar0, EDU_LIVENESS, v);
-	ASSERT_EQ(~v, rd32(self->c.bar0, EDU_LIVENESS));
+	edu_wr32(self->c.bar0, EDU_LIVENESS, v);
+	ASSERT_EQ(~v, edu_rd32(self->c.bar0, EDU_LIVENESS));
 
 	for (i = 0; i < 4; i++) {
 		size_t len = 1 + rnd(&self->rng) % EDU_MAX_XFER;
