@@ -51,8 +51,11 @@ SPLATS = re.compile(r'(WARNING: CPU|BUG: |Oops|KASAN:|UBSAN:|possible circular '
                     r'sleeping function called from invalid context|'
                     r'unreferenced object|Kernel panic)')
 # Known emulator flake (see shared notes): TCG and kernel text patching
-# collide early in boot. Retried once, and said so.
-TCG_FLAKE = re.compile(r'Oops: int3')
+# collide early in boot ("Oops: int3"; once seen as a silent stop). A
+# guest that dies before its first test is booted once more, and
+# the first log is kept and named; a kernel that really cannot boot
+# fails the second time.
+TCG_FLAKE = re.compile(r'Oops:|Kernel panic|BUG:|general protection')
 RESULT = re.compile(r'^' + TS + r'(\s*)(not ok|ok) (\d+)\s*-?\s*(.*?)\s*$')
 DIRECTIVE = re.compile(r'#\s*(SKIP|XFAIL|TODO|XPASS)\b\s*(.*)', re.I)
 
@@ -142,9 +145,13 @@ def run(args, suite, machine, variant, flavour):
             if 'Run /init' in line:
                 break
             early.append(line)
-        if attempt == 1 and any(TCG_FLAKE.search(x) for x in early):
-            print('%s: early "Oops: int3" (known TCG text-patching flake),'
-                  ' booting once more; log kept as %s.flake' % (tag, log))
+        started = any('TAP version' in x for x in console[len(early):])
+        if attempt == 1 and not started and p.returncode not in (0, 124):
+            why = [x.strip() for x in console if TCG_FLAKE.search(x)]
+            print('%s: guest died before any test ran (%s); TCG boot flake'
+                  ' suspected, booting once more; log kept as %s.flake' %
+                  (tag, why[0] if why else 'no oops line, exit %d' %
+                   p.returncode, log))
             os.replace(log, log + '.flake')
             continue
         break
