@@ -5,7 +5,9 @@
 #  - edits to base files become fixups of the last patch of the series that
 #    touches the file, and patches/ is regenerated with git format-patch.
 #    An edit to a file no patch touches needs a new patch: give its subject
-#    in WRITEBACK_SUBJECT (its body in WRITEBACK_BODY).
+#    in WRITEBACK_SUBJECT (its body in WRITEBACK_BODY). With WRITEBACK_NEW=1
+#    every edit goes into that new patch, also edits to files that earlier
+#    patches touch (a new logical change on top of the series).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +40,7 @@ if [ ${#base_edits[@]} -gt 0 ]; then
 	ident=$(git -C "$TOP" var GIT_COMMITTER_IDENT | sed 's/>.*/>/')
 	for f in "${base_edits[@]}"; do
 		target=$(git -C "$stage" log -n1 --format=%H base..HEAD -- "$f")
+		[ "${WRITEBACK_NEW:-0}" = 1 ] && target=
 		if [ -e "$tree/$f" ]; then cp -p "$tree/$f" "$stage/$f"; else git -C "$stage" rm -q "$f"; fi
 		git -C "$stage" add -f -A -- "$f"
 		if [ -n "$target" ]; then

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Isolation-group core: PASID attachments and attach handles.
+ *
+ * group->pasid_array maps a PASID to the attach handle of the domain
+ * attached there (IOMMU_NO_PASID: the handle of the whole group's domain,
+ * for iommufd's fault delivery). A PASID attachment is made to every
+ * PASID-capable device of the group, since the group is the unit of
+ * isolation. Writers hold group->mutex; readers use the xarray lock.
+ */
+#include <linux/device.h>
+#include <linux/iommu.h>
+
+#include "core.h"
+#include "../iommu-priv.h"
+
+static void iso_remove_pasid(struct iommu_group *group, ioasid_t pasid,
+			     struct iommu_domain *domain,
+			     struct group_device *upto)
+{
+	struct group_device *gdev;
+
+	for_each_group_device(group, gdev) {
+		if (gdev == upto)
+			break;
+		if (gdev->dev->iommu->max_pasids)
+			dev_iommu_ops(gdev->dev)->remove_dev_pasid(gdev->dev,
+								   pasid,
+								   domain);
+	}
+}
+
+static int iso_set_pasid(struct iommu_group *group, ioasid_t pasid,
+			 struct iommu_domain *domain)
+{
+	struct group_device *gdev;
+	int ret;
+
+	for_each_group_device(group, gdev) {
+		if (!gdev->dev->iommu->max_pasids)
+			continue;
+		ret = domain->ops->set_dev_pasid(domain, gdev->dev, pasid,
+						 NULL);
+		if (ret) {
+			iso_remove_pasid(group, pasid, domain, gdev);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/**
+ * iommu_attach_device_pasid() - attach a domain to a PASID of a device
+ * @domain: the domain
+ * @dev: the device
+ * @pasid: the PASID, not IOMMU_NO_PASID
+ * @handle: attach handle to record, or NULL
+ *
+ * Return: 0; -EOPNOTSUPP if the domain cannot be attached to a PASID;
+ * -EINVAL for a PASID out of range or a foreign domain; -EBUSY if the
+ * PASID is in use; or the driver's error.
+ */
+int iommu_attach_device_pasid(struct iommu_domain *domain, struct device *dev,
+			      ioasid_t pasid,
+			      struct iommu_attach_handle *handle)
+{
+	struct iommu_group *group = dev->iommu_group;
+	struct group_device *gdev;
+	int ret;
+
+	if (!domain->ops->set_dev_pasid)
+		return -EOPNOTSUPP;
+	if (!group)
+		return -ENODEV;
+	if (!dev_has_iommu(dev) || dev_iommu_ops(dev) != domain->owner ||
+	    pasid == IOMMU_NO_PASID)
+		return -EINVAL;
+
+	mutex_lock(&group->mutex);
+	ret = 0;
+	for_each_group_device(group, gdev) {
+		u32 max = gdev->dev->iommu->max_pasids;
+
+		if (max && pasid >= max)
+			ret = -EINVAL;
+	}
+	if (ret)
+		goto out;
+
+	if (handle)
+		handle->domain = domain;
+	ret = xa_insert(&group->pasid_array, pasid, handle, GFP_KERNEL);
+	if (ret)
+		goto out;
+	ret = iso_set_pasid(group, pasid, domain);
+	if (ret)
+		xa_erase(&group->pasid_array, pasid);
+out:
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(iommu_attach_device_pasid);
+
+/**
+ * iommu_detach_device_pasid() - detach a domain from a PASID of a device
+ * @domain: the domain attached with iommu_attach_device_pasid()
+ * @dev: the device
+ * @pasid: the PASID
+ */
+void iommu_detach_device_pasid(struct iommu_domain *domain, struct device *dev,
+			       ioasid_t pasid)
+{
+	struct iommu_group *group = dev->iommu_group;
+
+	mutex_lock(&group->mutex);
+	iso_remove_pasid(group, pasid, domain, NULL);
+	xa_erase(&group->pasid_array, pasid);
+	mutex_unlock(&group->mutex);
+}
+EXPORT_SYMBOL_GPL(iommu_detach_device_pasid);
+
+/**
+ * iommu_attach_handle_get() - the attach handle of a PASID of a group
+ * @group: the group
+ * @pasid: the PASID, or IOMMU_NO_PASID for the group's domain
+ * @type: the domain type the caller expects, 0 for any
+ *
+ * The caller serialises against attach and detach of @pasid.
+ *
+ * Return: the handle; ERR_PTR(-ENOENT) if none; ERR_PTR(-EBUSY) if the
+ * attached domain has another type.
+ */
+struct iommu_attach_handle *
+iommu_attach_handle_get(struct iommu_group *group, ioasid_t pasid,
+			unsigned int type)
+{
+	struct iommu_attach_handle *handle;
+
+	xa_lock(&group->pasid_array);
+	handle = xa_load(&group->pasid_array, pasid);
+	if (!handle)
+		handle = ERR_PTR(-ENOENT);
+	else if (type && handle->domain->type != type)
+		handle = ERR_PTR(-EBUSY);
+	xa_unlock(&group->pasid_array);
+	return handle;
+}
+EXPORT_SYMBOL_NS_GPL(iommu_attach_handle_get, IOMMUFD_INTERNAL);
+
+/**
+ * iommu_attach_group_handle() - iommu_attach_group() with an attach handle
+ * @domain: the domain
+ * @group: the group
+ * @handle: recorded for IOMMU_NO_PASID while the domain is attached
+ *
+ * Return: 0 or an errno as iommu_attach_group(); -EBUSY if a handle is
+ * recorded already.
+ */
+int iommu_attach_group_handle(struct iommu_domain *domain,
+			      struct iommu_group *group,
+			      struct iommu_attach_handle *handle)
+{
+	int ret;
+
+	if (handle)
+		handle->domain = domain;
+
+	mutex_lock(&group->mutex);
+	ret = xa_insert(&group->pasid_array, IOMMU_NO_PASID, handle,
+			GFP_KERNEL);
+	if (ret)
+		goto out;
+	ret = iso_check_domain_fits(domain, group);
+	if (!ret && iso_group_state(group) == ISO_GROUP_ATTACHED)
+		ret = -EBUSY;
+	if (!ret)
+		ret = iso_group_set_domain(group, domain, false);
+	if (ret)
+		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
+out:
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(iommu_attach_group_handle, IOMMUFD_INTERNAL);
+
+/**
+ * iommu_detach_group_handle() - undo iommu_attach_group_handle()
+ * @domain: the attached domain
+ * @group: the group
+ */
+void iommu_detach_group_handle(struct iommu_domain *domain,
+			       struct iommu_group *group)
+{
+	mutex_lock(&group->mutex);
+	iso_group_set_core_domain(group);
+	xa_erase(&group->pasid_array, IOMMU_NO_PASID);
+	mutex_unlock(&group->mutex);
+}
+EXPORT_SYMBOL_NS_GPL(iommu_detach_group_handle, IOMMUFD_INTERNAL);
+
+/**
+ * iommu_replace_group_handle() - iommu_group_replace_domain() with an
+ *	attach handle
+ * @group: the group
+ * @new_domain: the domain
+ * @handle: recorded for IOMMU_NO_PASID, replacing the previous one
+ *
+ * Return: 0 or an errno; on failure nothing changed.
+ */
+int iommu_replace_group_handle(struct iommu_group *group,
+			       struct iommu_domain *new_domain,
+			       struct iommu_attach_handle *handle)
+{
+	void *old;
+	int ret;
+
+	if (!new_domain)
+		return -EINVAL;
+
+	mutex_lock(&group->mutex);
+	if (handle) {
+		ret = xa_reserve(&group->pasid_array, IOMMU_NO_PASID,
+				 GFP_KERNEL);
+		if (ret)
+			goto out;
+		handle->domain = new_domain;
+	}
+	ret = iso_group_set_domain(group, new_domain, false);
+	if (ret) {
+		xa_release(&group->pasid_array, IOMMU_NO_PASID);
+		goto out;
+	}
+	old = xa_store(&group->pasid_array, IOMMU_NO_PASID, handle,
+		       GFP_KERNEL);
+	WARN_ON(xa_is_err(old));
+out:
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(iommu_replace_group_handle, IOMMUFD_INTERNAL);

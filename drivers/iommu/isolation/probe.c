@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Isolation-group core: devices entering and leaving groups.
+ *
+ * Membership changes only under iommu_probe_device_lock (core.h): the
+ * IOMMU driver's device_group callback looks up groups of other devices,
+ * and that lookup and the join must not race with another probe or a
+ * release. The lock is held across a whole bus probe, including
+ * probe_finalize, so the device lists walked there cannot change.
+ *
+ * A device joining a group that is set up enters the group's current
+ * domain, whatever it is (default, blocked, or attached by a user). A
+ * group created by a bus probe gets its default domain once all devices
+ * of the bus have joined, so the domain type can take every member into
+ * account.
+ */
+#define pr_fmt(fmt) "iommu: " fmt
+
+#include <linux/device.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "core.h"
+#include "../dma-iommu.h"
+#include "../iommu-priv.h"
+
+static struct group_device *iso_find_gdev(struct iommu_group *group,
+					  struct device *dev)
+{
+	struct group_device *gdev;
+
+	for_each_group_device(group, gdev)
+		if (gdev->dev == dev)
+			return gdev;
+	return NULL;
+}
+
+/*
+ * Let the IOMMU driver take @dev and name its group. On success the
+ * caller owns one reference on the returned group.
+ */
+static struct iommu_group *iso_driver_probe(struct device *dev,
+					    const struct iommu_ops *ops)
+{
+	struct iommu_device *iommu;
+	struct iommu_group *group;
+	int ret;
+
+	if (!dev_iommu_get(dev))
+		return ERR_PTR(-ENOMEM);
+	if (!try_module_get(ops->owner)) {
+		ret = -EINVAL;
+		goto err_free;
+	}
+
+	iommu = ops->probe_device(dev);
+	if (IS_ERR(iommu)) {
+		ret = PTR_ERR(iommu);
+		goto err_module;
+	}
+	dev->iommu->iommu_dev = iommu;
+
+	ret = iommu_device_link(iommu, dev);
+	if (ret)
+		goto err_release;
+
+	group = ops->device_group(dev);
+	if (WARN_ON_ONCE(!group))
+		group = ERR_PTR(-EINVAL);
+	if (IS_ERR(group)) {
+		ret = PTR_ERR(group);
+		goto err_unlink;
+	}
+
+	dev->iommu->max_pasids = dev_iommu_get_max_pasids(dev);
+	if (ops->is_attach_deferred)
+		dev->iommu->attach_deferred = ops->is_attach_deferred(dev);
+	return group;
+
+err_unlink:
+	iommu_device_unlink(iommu, dev);
+err_release:
+	if (ops->release_device)
+		ops->release_device(dev);
+err_module:
+	module_put(ops->owner);
+err_free:
+	dev->iommu->iommu_dev = NULL;
+	dev_iommu_free(dev);
+	return ERR_PTR(ret);
+}
+
+/* Domains of a group that lost its last device, freed by the caller */
+struct iso_dead_domains {
+	struct iommu_domain *default_domain;
+	struct iommu_domain *blocking_domain;
+};
+
+/*
+ * Take @dev out of @group and hand it back to its IOMMU driver. The
+ * driver's release_device() runs under the group mutex, as attach does;
+ * the memory of the device's IOMMU state and of an emptied group's
+ * domains is freed after the mutex is dropped.
+ */
+static void iso_device_leave(struct iommu_group *group, struct device *dev)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(dev);
+	struct iso_dead_domains dead = {};
+	struct group_device *gdev;
+
+	lockdep_assert_held(&iommu_probe_device_lock);
+
+	mutex_lock(&group->mutex);
+	gdev = iso_find_gdev(group, dev);
+	if (gdev)
+		iso_group_unlink_device(group, gdev);
+	/* iso_group_unlink_device() cleared it; the driver still needs it */
+	dev->iommu_group = group;
+
+	iommu_device_unlink(dev->iommu->iommu_dev, dev);
+	/* The driver's release domain stops DMA before the driver lets go */
+	if (!dev->iommu->attach_deferred && ops->release_domain)
+		ops->release_domain->ops->attach_dev(ops->release_domain, dev);
+	if (ops->release_device)
+		ops->release_device(dev);
+	dev->iommu_group = NULL;
+
+	if (!group->dev_count) {
+		WARN_ON_ONCE(group->owner_cnt);
+		dead.default_domain = group->default_domain;
+		dead.blocking_domain = group->blocking_domain;
+		group->default_domain = NULL;
+		group->blocking_domain = NULL;
+		group->domain = NULL;
+	}
+	mutex_unlock(&group->mutex);
+
+	if (dead.default_domain)
+		iommu_domain_free(dead.default_domain);
+	if (dead.blocking_domain)
+		iommu_domain_free(dead.blocking_domain);
+	module_put(ops->owner);
+	dev_iommu_free(dev);
+#ifdef CONFIG_IOMMU_DMA
+	dev->dma_iommu = false;
+#endif
+	if (gdev)
+		iommu_group_put(group);
+}
+
+static int iso_probe_device(struct device *dev, struct list_head *new_groups)
+{
+	const struct iommu_ops *ops;
+	struct iommu_group *group;
+	struct group_device *gdev;
+	int ret = 0;
+
+	lockdep_assert_held(&iommu_probe_device_lock);
+
+	ops = iommu_fwspec_ops(dev_iommu_fwspec_get(dev));
+	if (!ops)
+		return -ENODEV;
+	if (dev->iommu_group)
+		return 0;
+
+	group = iso_driver_probe(dev, ops);
+	if (IS_ERR(group))
+		return PTR_ERR(group);
+
+	mutex_lock(&group->mutex);
+	gdev = iso_group_link_device(group, dev);
+	if (IS_ERR(gdev)) {
+		ret = PTR_ERR(gdev);
+		mutex_unlock(&group->mutex);
+		goto err_driver;
+	}
+
+	if (group->default_domain) {
+		ret = iso_device_enter_domain(group, dev);
+	} else if (!new_groups) {
+		ret = iso_setup_default_domain(group, 0);
+	} else if (list_empty(&group->probe_node)) {
+		/* The bus probe sets the default domain up when all joined */
+		kref_get(&group->ref);
+		list_add_tail(&group->probe_node, new_groups);
+	}
+	if (!ret && group->default_domain)
+		iommu_setup_dma_ops(dev);
+	mutex_unlock(&group->mutex);
+
+	if (ret) {
+		dev_err(dev, "cannot enter the domain of iommu group %d: %d\n",
+			group->id, ret);
+		iso_device_leave(group, dev);
+	}
+	/* The device holds its own reference now */
+	iommu_group_put(group);
+	return ret;
+
+err_driver:
+	/* Not in the group: undo what iso_driver_probe() did */
+	iommu_device_unlink(dev->iommu->iommu_dev, dev);
+	if (ops->release_device)
+		ops->release_device(dev);
+	module_put(ops->owner);
+	dev_iommu_free(dev);
+	iommu_group_put(group);
+	return ret;
+}
+
+static void iso_probe_finalize(struct device *dev)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(dev);
+
+	if (ops->probe_finalize)
+		ops->probe_finalize(dev);
+}
+
+/**
+ * iommu_probe_device() - put a device into its IOMMU group
+ * @dev: the device
+ *
+ * Called for devices that appear after their IOMMU (hot-add, late
+ * firmware configuration). The device joins the group its IOMMU driver
+ * names and enters that group's current domain.
+ *
+ * Return: 0; -ENODEV if no IOMMU translates @dev; or an errno.
+ */
+int iommu_probe_device(struct device *dev)
+{
+	int ret;
+
+	mutex_lock(&iommu_probe_device_lock);
+	ret = iso_probe_device(dev, NULL);
+	if (!ret)
+		iso_probe_finalize(dev);
+	mutex_unlock(&iommu_probe_device_lock);
+	return ret;
+}
+
+/**
+ * iommu_release_device() - take a device out of its IOMMU group
+ * @dev: the device, being removed or losing its IOMMU
+ *
+ * The last device of a group takes the group's domains with it; the
+ * group itself goes with its last reference.
+ */
+void iommu_release_device(struct device *dev)
+{
+	struct iommu_group *group;
+
+	mutex_lock(&iommu_probe_device_lock);
+	group = dev->iommu_group;
+	if (group && dev_has_iommu(dev)) {
+		iso_device_leave(group, dev);
+	} else {
+		if (group)
+			iommu_group_remove_device(dev);
+		/* A fwspec without a driver that took the device */
+		if (dev->iommu)
+			dev_iommu_free(dev);
+	}
+	mutex_unlock(&iommu_probe_device_lock);
+}
+
+static int iso_probe_one(struct device *dev, void *new_groups)
+{
+	int ret = iso_probe_device(dev, new_groups);
+
+	return ret == -ENODEV ? 0 : ret;
+}
+
+/*
+ * Probe every device of @bus, then give each new group its default
+ * domain and finalize its devices. Errors of single devices are logged
+ * and the first one returned, after every group was set up.
+ */
+int bus_iommu_probe(const struct bus_type *bus)
+{
+	struct iommu_group *group, *next;
+	struct group_device *gdev;
+	LIST_HEAD(new_groups);
+	int ret, err = 0;
+
+	mutex_lock(&iommu_probe_device_lock);
+	err = bus_for_each_dev(bus, NULL, &new_groups, iso_probe_one);
+
+	list_for_each_entry_safe(group, next, &new_groups, probe_node) {
+		mutex_lock(&group->mutex);
+		list_del_init(&group->probe_node);
+		ret = group->dev_count ? iso_setup_default_domain(group, 0) :
+					 0;
+		if (!ret)
+			for_each_group_device(group, gdev)
+				iommu_setup_dma_ops(gdev->dev);
+		mutex_unlock(&group->mutex);
+
+		if (ret) {
+			pr_err("group %d: no default domain: %d\n", group->id,
+			       ret);
+			err = err ?: ret;
+		} else {
+			for_each_group_device(group, gdev)
+				iso_probe_finalize(gdev->dev);
+		}
+		iommu_group_put(group);
+	}
+	mutex_unlock(&iommu_probe_device_lock);
+	return err;
+}
+
+int iommu_bus_notifier(struct notifier_block *nb, unsigned long action,
+		       void *data)
+{
+	struct device *dev = data;
+
+	switch (action) {
+	case BUS_NOTIFY_ADD_DEVICE:
+		return iommu_probe_device(dev) ? NOTIFY_DONE : NOTIFY_OK;
+	case BUS_NOTIFY_REMOVED_DEVICE:
+		iommu_release_device(dev);
+		return NOTIFY_OK;
+	default:
+		return NOTIFY_DONE;
+	}
+}
