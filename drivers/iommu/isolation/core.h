@@ -117,6 +117,7 @@ void iso_group_set_core_domain(struct iommu_group *group);
 struct iommu_domain *iso_group_alloc_domain(struct iommu_group *group,
 					    unsigned int type);
 int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev);
+int iso_group_change_default_type(struct iommu_group *group, int type);
 int iso_check_domain_fits(struct iommu_domain *domain,
 			  struct iommu_group *group);
 

@@ -369,6 +369,36 @@ err_restore:
 	return ret;
 }
 
+/*
+ * The sysfs type switch (type 0: automatic). DMA -> DMA-FQ is done in
+ * place at any time; every other change needs a group that has devices
+ * but no holder, and leaves the group as it was when it fails.
+ */
+int iso_group_change_default_type(struct iommu_group *group, int type)
+{
+	struct group_device *gdev;
+	int ret;
+
+	mutex_lock(&group->mutex);
+	if (!group->default_domain) {
+		ret = -EINVAL;
+	} else if (type == IOMMU_DOMAIN_DMA_FQ &&
+		   group->default_domain->type == IOMMU_DOMAIN_DMA) {
+		ret = iommu_dma_init_fq(group->default_domain);
+		if (!ret)
+			group->default_domain->type = IOMMU_DOMAIN_DMA_FQ;
+	} else if (!group->dev_count || group->owner_cnt) {
+		ret = -EPERM;
+	} else {
+		ret = iso_setup_default_domain(group, type);
+		if (!ret)
+			for_each_group_device(group, gdev)
+				iommu_setup_dma_ops(gdev->dev);
+	}
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
 /**
  * iommu_group_default_domain() - the default domain of a group
  * @group: the group

@@ -13,12 +13,23 @@
  * group created by a bus probe gets its default domain once all devices
  * of the bus have joined, so the domain type can take every member into
  * account.
+ *
+ * Firmware (a device tree iommu-map, ACPI IORT or VIOT) says which IOMMU
+ * translates a PCI device. The legacy layer read it only when a driver
+ * bound, so devices without a driver had no group and a group could gain
+ * members long after it was handed to a user. The core reads it when the
+ * device appears, so every device is in its group from the start.
  */
 #define pr_fmt(fmt) "iommu: " fmt
 
+#include <linux/acpi.h>
+#include <linux/acpi_iort.h>
+#include <linux/acpi_viot.h>
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/module.h>
+#include <linux/of_iommu.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
 
 #include "core.h"
@@ -209,6 +220,38 @@ err_driver:
 	return ret;
 }
 
+/* Give a PCI device its fwspec from firmware, if firmware describes one */
+static void iso_fw_configure(struct device *dev)
+{
+	struct pci_host_bridge *host;
+	struct device_node *np;
+
+	if (!dev_is_pci(dev) || dev_iommu_fwspec_get(dev))
+		return;
+
+	host = pci_find_host_bridge(to_pci_dev(dev)->bus);
+	np = host->dev.parent ? host->dev.parent->of_node : NULL;
+	if (IS_ENABLED(CONFIG_OF_IOMMU) && np) {
+		/* Probes the device itself once the fwspec is there */
+		of_iommu_configure(dev, np, NULL);
+	} else if (has_acpi_companion(&host->dev)) {
+		mutex_lock(&iommu_probe_device_lock);
+		if (!dev_iommu_fwspec_get(dev)) {
+			int err = iort_iommu_configure_id(dev, NULL);
+
+			if (err && err != -EPROBE_DEFER)
+				viot_iommu_configure(dev);
+		}
+		mutex_unlock(&iommu_probe_device_lock);
+	}
+}
+
+static int iso_fw_configure_one(struct device *dev, void *unused)
+{
+	iso_fw_configure(dev);
+	return 0;
+}
+
 static void iso_probe_finalize(struct device *dev)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(dev);
@@ -229,12 +272,16 @@ static void iso_probe_finalize(struct device *dev)
  */
 int iommu_probe_device(struct device *dev)
 {
-	int ret;
+	int ret = 0;
+
+	iso_fw_configure(dev);
 
 	mutex_lock(&iommu_probe_device_lock);
-	ret = iso_probe_device(dev, NULL);
-	if (!ret)
-		iso_probe_finalize(dev);
+	if (!dev->iommu_group) {
+		ret = iso_probe_device(dev, NULL);
+		if (!ret)
+			iso_probe_finalize(dev);
+	}
 	mutex_unlock(&iommu_probe_device_lock);
 	return ret;
 }
@@ -282,6 +329,9 @@ int bus_iommu_probe(const struct bus_type *bus)
 	struct group_device *gdev;
 	LIST_HEAD(new_groups);
 	int ret, err = 0;
+
+	/* Firmware lookups take the probe lock themselves */
+	bus_for_each_dev(bus, NULL, NULL, iso_fw_configure_one);
 
 	mutex_lock(&iommu_probe_device_lock);
 	err = bus_for_each_dev(bus, NULL, &new_groups, iso_probe_one);

@@ -24,7 +24,6 @@
 #include <linux/sysfs.h>
 
 #include "core.h"
-#include "../dma-iommu.h"
 #include "../iommu-priv.h"
 
 #define to_group(k) container_of(k, struct iommu_group, kobj)
@@ -96,7 +95,6 @@ static ssize_t type_store(struct kobject *kobj, struct kobj_attribute *attr,
 			  const char *buf, size_t count)
 {
 	struct iommu_group *group = to_group(kobj);
-	struct group_device *gdev;
 	int type, ret;
 
 	if (!capable(CAP_SYS_ADMIN) || !capable(CAP_SYS_RAWIO))
@@ -113,28 +111,7 @@ static ssize_t type_store(struct kobject *kobj, struct kobj_attribute *attr,
 	else
 		return -EINVAL;
 
-	mutex_lock(&group->mutex);
-	if (!group->default_domain) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if (type == IOMMU_DOMAIN_DMA_FQ &&
-	    group->default_domain->type == IOMMU_DOMAIN_DMA) {
-		ret = iommu_dma_init_fq(group->default_domain);
-		if (!ret)
-			group->default_domain->type = IOMMU_DOMAIN_DMA_FQ;
-		goto out;
-	}
-	if (!group->dev_count || group->owner_cnt) {
-		ret = -EPERM;
-		goto out;
-	}
-	ret = iso_setup_default_domain(group, type);
-	if (!ret)
-		for_each_group_device(group, gdev)
-			iommu_setup_dma_ops(gdev->dev);
-out:
-	mutex_unlock(&group->mutex);
+	ret = iso_group_change_default_type(group, type);
 	return ret ?: count;
 }
 
