@@ -311,17 +311,20 @@ void iommu_release_device(struct device *dev)
 	mutex_unlock(&iommu_probe_device_lock);
 }
 
+/* One device that fails must not keep the others of the bus out */
 static int iso_probe_one(struct device *dev, void *new_groups)
 {
 	int ret = iso_probe_device(dev, new_groups);
 
-	return ret == -ENODEV ? 0 : ret;
+	if (ret && ret != -ENODEV)
+		dev_warn(dev, "cannot join an iommu group: %d\n", ret);
+	return 0;
 }
 
 /*
  * Probe every device of @bus, then give each new group its default
- * domain and finalize its devices. Errors of single devices are logged
- * and the first one returned, after every group was set up.
+ * domain and finalize its devices. Errors of single devices are logged;
+ * the first failure to set up a group's default domain is returned.
  */
 int bus_iommu_probe(const struct bus_type *bus)
 {
@@ -364,6 +367,7 @@ int iommu_bus_notifier(struct notifier_block *nb, unsigned long action,
 		       void *data)
 {
 	struct device *dev = data;
+	struct fwnode_handle *fwnode;
 
 	switch (action) {
 	case BUS_NOTIFY_ADD_DEVICE:
@@ -371,6 +375,17 @@ int iommu_bus_notifier(struct notifier_block *nb, unsigned long action,
 	case BUS_NOTIFY_REMOVED_DEVICE:
 		iommu_release_device(dev);
 		return NOTIFY_OK;
+	case BUS_NOTIFY_BOUND_DRIVER:
+		/*
+		 * Drivers such as SMMUv3 and virtio-iommu find their instance
+		 * among the devices bound to them, so they cannot probe
+		 * anything while they register. Once such an IOMMU is bound,
+		 * bring in the devices it translates that have no group.
+		 */
+		fwnode = dev_fwnode(dev);
+		if (fwnode && iommu_ops_from_fwnode(fwnode))
+			iommu_probe_all_buses();
+		return NOTIFY_DONE;
 	default:
 		return NOTIFY_DONE;
 	}
