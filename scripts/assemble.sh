@@ -106,6 +106,14 @@ update_isolation() {
 			note "build/tree/isolation has edits not in the repository ('make writeback' saves them)"
 			return 0
 		fi
+		# Edits that the repository now has too (files copied into the
+		# tree to build them) are not lost by moving the tree on.
+		if git -C "$tree" diff --quiet "$(git -C "$STAGE" rev-parse HEAD)" -- \
+			$(git -C "$tree" diff --name-only HEAD); then
+			note "build/tree/isolation: its edits are in the repository now"
+			git -C "$tree" checkout -q -f --detach "$(git -C "$STAGE" rev-parse HEAD)"
+			return 0
+		fi
 		echo "$dirty" >&2
 		die "build/tree/isolation has edits and the repository changed: 'make writeback' first (FORCE=1 discards them)"
 	fi

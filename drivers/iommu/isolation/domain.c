@@ -137,6 +137,7 @@ static int iso_device_set_domain(struct iommu_group *group, struct device *dev,
 int iso_group_set_domain(struct iommu_group *group,
 			 struct iommu_domain *domain, bool must_succeed)
 {
+	struct iommu_domain *old = group->domain;
 	struct group_device *gdev, *failed;
 	int ret, first_err = 0;
 
@@ -158,6 +159,13 @@ int iso_group_set_domain(struct iommu_group *group,
 	}
 	group->domain = domain;
 	iso_group_check(group);
+	/*
+	 * A device that joined while the group was elsewhere was set up
+	 * for that domain's DMA ops; back home, all get the default's.
+	 */
+	if (old && domain == group->default_domain)
+		for_each_group_device(group, gdev)
+			iommu_setup_dma_ops(gdev->dev);
 	return first_err;
 
 rollback:
@@ -166,9 +174,9 @@ rollback:
 		if (gdev == failed)
 			break;
 		/* A driver must take back a domain the device was just in */
-		if (group->domain)
-			WARN_ON(iso_device_set_domain(group, gdev->dev,
-						      group->domain, true));
+		if (old)
+			WARN_ON(iso_device_set_domain(group, gdev->dev, old,
+						      true));
 	}
 	return ret;
 }
@@ -464,6 +472,10 @@ EXPORT_SYMBOL_GPL(domain_attach_group);
  * @domain: the domain attached with domain_attach_group()
  * @group: the group
  *
+ * A group that a user holds (iommu_group_claim_dma_owner()) and attached
+ * with iommu_attach_group() goes back to blocked instead: the user still
+ * holds it.
+ *
  * Context: process; takes the group's mutex.
  * Return: 0, or -EINVAL if @group is not attached to @domain (nothing is
  * changed then).
@@ -476,11 +488,11 @@ int domain_detach_group(struct iommu_domain *domain, struct iommu_group *group)
 		return -EINVAL;
 
 	mutex_lock(&group->mutex);
-	if (group->domain != domain || domain == group->default_domain)
+	if (group->domain != domain || domain == group->default_domain ||
+	    domain == group->blocking_domain)
 		ret = -EINVAL;
 	else
-		WARN_ON(iso_group_set_domain(group, group->default_domain,
-					     true));
+		iso_group_set_core_domain(group);
 	mutex_unlock(&group->mutex);
 	return ret;
 }

@@ -83,6 +83,37 @@ static bool stock_unprobed(const char *bdf)
 	return !iso_dev_driver(bdf, drv, sizeof(drv)) && !drv[0];
 }
 
+/* One group line of expected/MACHINE with its optional stock line. */
+struct exp_line {
+	char name[256];			/* test variant: the devices joined by '+' */
+	int nr;
+	char dev[ISO_MAX_DEVS][ISO_NAME_LEN];
+	char reason[REASON_LEN];
+	bool stock;			/* a stock line follows */
+	int part[ISO_MAX_DEVS];		/* the stock part of each device */
+	char stock_reason[REASON_LEN];
+};
+
+/* Devices the machine's IOMMU driver refuses (the "refused" line) */
+static struct exp_line exp_refused;
+
+/* Whether the expected file says the IOMMU driver refuses this device */
+static bool refused_bdf(const char *bdf)
+{
+	struct iso_topology topo;
+	int i;
+
+	if (!exp_refused.nr || iso_topology_load(&topo))
+		return false;
+	for (i = 0; i < exp_refused.nr; i++) {
+		struct iso_dev *d = iso_topology_find(&topo, exp_refused.dev[i]);
+
+		if (d && !strcmp(d->bdf, bdf))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Every PCI device has an iommu_group link, except host bridges (which the
  * firmware may leave out of the IOMMU's scope) and the IOMMU's own function.
@@ -106,6 +137,9 @@ TEST(device_links)
 			TH_LOG("%s: host bridge, not behind the IOMMU: no group", bdf);
 		} else if (is_iommu_function(bdf)) {
 			TH_LOG("%s: the IOMMU's own function: no group", bdf);
+		} else if (refused_bdf(bdf)) {
+			TH_LOG("%s: refused by the IOMMU driver (%s): no group", bdf,
+			       exp_refused.reason);
 		} else if (stock_unprobed(bdf)) {
 			TH_LOG("%s: no driver, no group", bdf);
 			unprobed++;
@@ -197,16 +231,6 @@ TEST(links_agree)
 		free(seen[j]);
 }
 
-/* One group line of expected/MACHINE with its optional stock line. */
-struct exp_line {
-	char name[256];			/* test variant: the devices joined by '+' */
-	int nr;
-	char dev[ISO_MAX_DEVS][ISO_NAME_LEN];
-	char reason[REASON_LEN];
-	bool stock;			/* a stock line follows */
-	int part[ISO_MAX_DEVS];		/* the stock part of each device */
-	char stock_reason[REASON_LEN];
-};
 
 static struct exp_line exp_lines[MAX_LINES];
 static int exp_nr;
@@ -312,6 +336,10 @@ static int load_expected(void)
 			last = &exp_lines[exp_nr++];
 			snprintf(last->reason, REASON_LEN, "%s", reason);
 			ret = parse_group(last, &save);
+		} else if (!strcmp(tok, "refused") && !exp_refused.nr) {
+			snprintf(exp_refused.reason, REASON_LEN, "%s", reason);
+			ret = parse_group(&exp_refused, &save);
+			last = NULL;
 		} else if (!strcmp(tok, "stock") && last && !last->stock) {
 			snprintf(last->stock_reason, REASON_LEN, "%s", reason);
 			last->stock = true;
@@ -390,6 +418,14 @@ TEST(expected_file)
 		EXPECT_EQ(1, count)
 			TH_LOG("%s: %s is in %d group lines", exp_path, topo.dev[i].name, count);
 	}
+	for (i = 0; i < exp_refused.nr; i++) {
+		count = 0;
+		for (j = 0; j < exp_nr; j++)
+			count += exp_find(&exp_lines[j], exp_refused.dev[i]) >= 0;
+		EXPECT_EQ(1, count)
+			TH_LOG("%s: refused %s is in %d group lines", exp_path,
+			       exp_refused.dev[i], count);
+	}
 	for (j = 0; j < exp_nr; j++) {
 		for (i = 0; i < exp_lines[j].nr; i++) {
 			const char *name = exp_lines[j].dev[i];
@@ -430,6 +466,11 @@ TEST_F(expected, grouped)
 		ASSERT_NE(NULL, d) TH_LOG("%s is not in the topology", l->dev[i]);
 		ASSERT_NE('\0', d->bdf[0]) TH_LOG("%s is absent in the guest", l->dev[i]);
 		grp[i] = iso_dev_group(d->bdf);
+		if (grp[i] < 0 && exp_find(&exp_refused, l->dev[i]) >= 0) {
+			TH_LOG("%s (%s): refused by the IOMMU driver (%s)", l->dev[i],
+			       d->bdf, exp_refused.reason);
+			continue;
+		}
 		if (grp[i] < 0 && stock_unprobed(d->bdf)) {
 			TH_LOG("%s (%s): no driver, no group", l->dev[i], d->bdf);
 			unprobed++;

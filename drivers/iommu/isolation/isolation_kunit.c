@@ -1,0 +1,1286 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of the isolation-group core.
+ *
+ * A mock IOMMU driver on a mock bus: devices with the same test-chosen
+ * key share a group, and every attach the core asks for is recorded in
+ * the device, so the tests check what the driver was told, not only
+ * what the core believes. The mock can refuse an attach or a paging
+ * domain allocation to test the failure paths.
+ */
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/device.h>
+#include <linux/dma-mapping.h>
+#include <linux/err.h>
+#include <linux/fwnode.h>
+#include <linux/iommu.h>
+#include <linux/iommu-dma.h>
+#include <linux/isolation.h>
+#include <linux/kernfs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include "core.h"
+#include "../iommu-priv.h"
+
+struct mock_dev {
+	struct device dev;
+	/* On mock_devs, under iommu_probe_device_lock */
+	struct list_head node;
+	u64 dma_mask;
+	/* Devices with one key share a group */
+	int key;
+	/* What the driver was told last; written under the group mutex */
+	struct iommu_domain *domain;
+	unsigned int attaches;
+	bool released;
+	/* Refuse attaching to fail_domain, or to any domain of fail_type */
+	struct iommu_domain *fail_domain;
+	int fail_type;
+	int fail_errno;
+};
+
+static const struct bus_type mock_bus = {
+	.name = "isolation-kunit",
+};
+
+static struct fwnode_handle mock_fwnode;
+static struct iommu_device mock_iommu;
+static LIST_HEAD(mock_devs);
+static atomic_t mock_dev_ids = ATOMIC_INIT(0);
+
+/* Per-test knobs, reset by mock_test_init() */
+static int mock_def_type;
+static int mock_paging_errno;
+
+/* Paging domains the driver allocated and not yet freed */
+static int mock_paging_live;
+/* Calls of the group's iommudata release, i.e. groups freed */
+static atomic_t mock_groups_freed = ATOMIC_INIT(0);
+
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	mdev->attaches++;
+	if (mdev->fail_errno && (domain == mdev->fail_domain ||
+				 (int)domain->type == mdev->fail_type))
+		return mdev->fail_errno;
+	mdev->domain = domain;
+	return 0;
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	mock_paging_live--;
+	kfree(domain);
+}
+
+static const struct iommu_domain_ops mock_paging_ops = {
+	.attach_dev = mock_attach_dev,
+	.free = mock_domain_free,
+};
+
+/* Static domains have no free: the core must never need one */
+static const struct iommu_domain_ops mock_static_ops = {
+	.attach_dev = mock_attach_dev,
+};
+
+static struct iommu_domain mock_identity_domain = {
+	.type = IOMMU_DOMAIN_IDENTITY,
+	.ops = &mock_static_ops,
+};
+
+static struct iommu_domain mock_blocked_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &mock_static_ops,
+};
+
+static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
+{
+	struct iommu_domain *domain;
+
+	if (mock_paging_errno)
+		return ERR_PTR(mock_paging_errno);
+
+	domain = kzalloc(sizeof(*domain), GFP_KERNEL);
+	if (!domain)
+		return ERR_PTR(-ENOMEM);
+	/* Enough for dma-iommu to set up an IOVA allocator */
+	domain->pgsize_bitmap = SZ_4K;
+	domain->geometry.aperture_end = DMA_BIT_MASK(48);
+	domain->geometry.force_aperture = true;
+	mock_paging_live++;
+	return domain;
+}
+
+static struct iommu_device *mock_probe_device(struct device *dev)
+{
+	/* Only our fwnode leads here, but be strict about it */
+	if (dev->bus != &mock_bus)
+		return ERR_PTR(-ENODEV);
+	to_mock_dev(dev)->released = false;
+	return &mock_iommu;
+}
+
+static void mock_release_device(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	mdev->released = true;
+	mdev->domain = NULL;
+}
+
+static struct iommu_group *mock_device_group(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct mock_dev *other;
+
+	/* The core promises the lookup cannot race with (un)probing */
+	lockdep_assert_held(&iommu_probe_device_lock);
+
+	list_for_each_entry(other, &mock_devs, node)
+		if (other != mdev && other->key == mdev->key &&
+		    other->dev.iommu_group)
+			return iommu_group_get(&other->dev);
+	return iommu_group_alloc();
+}
+
+static int mock_def_domain_type(struct device *dev)
+{
+	return mock_def_type;
+}
+
+static const struct iommu_ops mock_ops = {
+	.owner = THIS_MODULE,
+	.probe_device = mock_probe_device,
+	.release_device = mock_release_device,
+	.device_group = mock_device_group,
+	.def_domain_type = mock_def_domain_type,
+	.domain_alloc_paging = mock_domain_alloc_paging,
+	.identity_domain = &mock_identity_domain,
+	.blocked_domain = &mock_blocked_domain,
+	.default_domain_ops = &mock_paging_ops,
+	.pgsize_bitmap = SZ_4K,
+};
+
+/* Another IOMMU driver, only as the owner of foreign domains */
+static const struct iommu_ops mock_foreign_ops = {
+	.owner = THIS_MODULE,
+	.pgsize_bitmap = SZ_4K,
+};
+
+static void mock_dev_release(struct device *dev)
+{
+	kfree(to_mock_dev(dev));
+}
+
+/* Out of its group, off the bus, freed with its last reference */
+static void mock_dev_remove(void *data)
+{
+	struct mock_dev *mdev = data;
+
+	iommu_release_device(&mdev->dev);
+	mutex_lock(&iommu_probe_device_lock);
+	list_del(&mdev->node);
+	mutex_unlock(&iommu_probe_device_lock);
+	device_unregister(&mdev->dev);
+}
+
+/* A device on the mock bus behind the mock IOMMU, not probed yet */
+static struct mock_dev *mock_dev_new(struct kunit *test, int key)
+{
+	struct mock_dev *mdev;
+	int ret;
+
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mdev);
+	mdev->key = key;
+	mdev->fail_type = -1;
+	mdev->dma_mask = DMA_BIT_MASK(32);
+
+	device_initialize(&mdev->dev);
+	mdev->dev.bus = &mock_bus;
+	mdev->dev.release = mock_dev_release;
+	mdev->dev.dma_mask = &mdev->dma_mask;
+	mdev->dev.coherent_dma_mask = DMA_BIT_MASK(32);
+	ret = dev_set_name(&mdev->dev, "isokunit%d",
+			   atomic_inc_return(&mock_dev_ids));
+	if (!ret)
+		ret = device_add(&mdev->dev);
+	if (ret) {
+		put_device(&mdev->dev);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+	}
+
+	mutex_lock(&iommu_probe_device_lock);
+	list_add_tail(&mdev->node, &mock_devs);
+	mutex_unlock(&iommu_probe_device_lock);
+	ret = kunit_add_action_or_reset(test, mock_dev_remove, mdev);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	/* dev_iommu_get() wants the probe lock held */
+	mutex_lock(&iommu_probe_device_lock);
+	ret = iommu_fwspec_init(&mdev->dev, &mock_fwnode);
+	mutex_unlock(&iommu_probe_device_lock);
+
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return mdev;
+}
+
+/* A device probed into the group of its key */
+static struct mock_dev *mock_dev_add(struct kunit *test, int key)
+{
+	struct mock_dev *mdev = mock_dev_new(test, key);
+
+	KUNIT_ASSERT_EQ(test, iommu_probe_device(&mdev->dev), 0);
+	KUNIT_ASSERT_NOT_NULL(test, mdev->dev.iommu_group);
+	return mdev;
+}
+
+static struct iommu_group *mock_group(struct mock_dev *mdev)
+{
+	return mdev->dev.iommu_group;
+}
+
+/* Free a test's domain; a failed test may have left a group in it */
+static void mock_domain_put(void *data)
+{
+	struct iommu_domain *domain = data;
+	struct mock_dev *mdev;
+
+	mutex_lock(&iommu_probe_device_lock);
+	list_for_each_entry(mdev, &mock_devs, node) {
+		struct iommu_group *group = mock_group(mdev);
+
+		if (group && READ_ONCE(group->domain) == domain)
+			iommu_detach_group(domain, group);
+	}
+	mutex_unlock(&iommu_probe_device_lock);
+	iommu_domain_free(domain);
+}
+
+/* An unmanaged domain of the mock IOMMU, as a kernel user gets one */
+static struct iommu_domain *mock_user_domain(struct kunit *test,
+					     struct mock_dev *mdev)
+{
+	struct iommu_domain *domain = iommu_paging_domain_alloc(&mdev->dev);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, domain);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, mock_domain_put,
+							domain), 0);
+	return domain;
+}
+
+static void mock_foreign_free(struct iommu_domain *domain)
+{
+	kfree(domain);
+}
+
+static const struct iommu_domain_ops mock_foreign_domain_ops = {
+	.attach_dev = mock_attach_dev,
+	.free = mock_foreign_free,
+};
+
+/* A domain of another IOMMU driver, whose attach would still be seen */
+static struct iommu_domain *mock_foreign_domain(struct kunit *test)
+{
+	struct iommu_domain *domain = kzalloc(sizeof(*domain), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, domain);
+	domain->type = IOMMU_DOMAIN_UNMANAGED;
+	domain->owner = &mock_foreign_ops;
+	domain->ops = &mock_foreign_domain_ops;
+	domain->pgsize_bitmap = SZ_4K;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, mock_domain_put,
+							domain), 0);
+	return domain;
+}
+
+/* Every device in @devs is in @domain, as the driver saw it */
+static void expect_devs_in(struct kunit *test, struct mock_dev **devs,
+			   int n, struct iommu_domain *domain,
+			   const char *when)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_PTR_EQ_MSG(test, devs[i]->domain, domain,
+					"%s: device %d (%s) is in the wrong domain",
+					when, i, dev_name(&devs[i]->dev));
+}
+
+/* What the symlink @name in @dir points to, NULL if there is none */
+static struct kernfs_node *link_target(struct kernfs_node *dir,
+				       const char *name)
+{
+	struct kernfs_node *kn = kernfs_find_and_get(dir, name);
+	struct kernfs_node *target = NULL;
+
+	if (!kn)
+		return NULL;
+	/* Only compared, never dereferenced */
+	if (kernfs_type(kn) == KERNFS_LINK)
+		target = kn->symlink.target_kn;
+	kernfs_put(kn);
+	return target;
+}
+
+static bool group_in_sysfs(int id)
+{
+	struct kobject *kobj;
+	char name[16];
+
+	snprintf(name, sizeof(name), "%d", id);
+	kobj = kset_find_obj(iso_group_kset, name);
+	kobject_put(kobj);
+	return kobj;
+}
+
+static void mock_group_data_release(void *data)
+{
+	atomic_inc(&mock_groups_freed);
+}
+
+/* CONFIG_DEBUG_KOBJECT_RELEASE frees the group a few seconds late */
+static int groups_freed_since(int base, int expect)
+{
+	int i;
+
+	for (i = 0; IS_ENABLED(CONFIG_DEBUG_KOBJECT_RELEASE) && i < 100 &&
+	     atomic_read(&mock_groups_freed) - base < expect; i++)
+		msleep(100);
+	return atomic_read(&mock_groups_freed) - base;
+}
+
+struct walk_result {
+	int devices;
+	int of_key;
+	int key;
+};
+
+static int walk_count(struct device *dev, void *data)
+{
+	struct walk_result *res = data;
+
+	res->devices++;
+	if (dev->bus == &mock_bus && to_mock_dev(dev)->key == res->key)
+		res->of_key++;
+	return 0;
+}
+
+/* Rule 1: a key is a group; devices and groups link to each other */
+static void enumeration_groups_devices_by_key(struct kunit *test)
+{
+	struct mock_dev *a0 = mock_dev_add(test, 1);
+	struct mock_dev *a1 = mock_dev_add(test, 1);
+	struct mock_dev *b = mock_dev_add(test, 2);
+	struct iommu_group *ga = mock_group(a0), *gb = mock_group(b);
+	struct walk_result walk = { .key = 1 };
+	struct iommu_group *got;
+
+	KUNIT_EXPECT_PTR_EQ(test, mock_group(a1), ga);
+	KUNIT_EXPECT_PTR_NE(test, gb, ga);
+	KUNIT_EXPECT_NE(test, iommu_group_id(ga), iommu_group_id(gb));
+	KUNIT_EXPECT_EQ(test, ga->dev_count, 2);
+	KUNIT_EXPECT_EQ(test, gb->dev_count, 1);
+
+	got = iommu_group_get(&a1->dev);
+	KUNIT_EXPECT_PTR_EQ(test, got, ga);
+	iommu_group_put(got);
+
+	KUNIT_EXPECT_EQ(test, iommu_group_for_each_dev(ga, &walk, walk_count),
+			0);
+	KUNIT_EXPECT_EQ(test, walk.devices, 2);
+	KUNIT_EXPECT_EQ(test, walk.of_key, 2);
+
+	KUNIT_EXPECT_TRUE(test, group_in_sysfs(iommu_group_id(ga)));
+	KUNIT_EXPECT_TRUE(test, group_in_sysfs(iommu_group_id(gb)));
+}
+
+static void expect_linked(struct kunit *test, struct mock_dev *mdev,
+			  struct iommu_group *group)
+{
+	struct device *dev = &mdev->dev;
+
+	KUNIT_EXPECT_PTR_EQ(test, link_target(dev->kobj.sd, "iommu_group"),
+			    group->kobj.sd);
+	KUNIT_EXPECT_PTR_EQ(test, link_target(dev->kobj.sd, "isolation_group"),
+			    group->kobj.sd);
+	KUNIT_EXPECT_PTR_EQ(test, link_target(group->devices_kobj->sd,
+					      dev_name(dev)), dev->kobj.sd);
+}
+
+/* Rule 1: the sysfs links come with membership and go with it */
+static void enumeration_sysfs_links(struct kunit *test)
+{
+	struct mock_dev *a0 = mock_dev_add(test, 1);
+	struct mock_dev *a1 = mock_dev_add(test, 1);
+	struct iommu_group *group = mock_group(a0);
+	struct device *dev = &a1->dev;
+
+	expect_linked(test, a0, group);
+	expect_linked(test, a1, group);
+
+	iommu_release_device(dev);
+	KUNIT_EXPECT_NULL(test, dev->iommu_group);
+	KUNIT_EXPECT_TRUE(test, a1->released);
+	KUNIT_EXPECT_EQ(test, group->dev_count, 1);
+	KUNIT_EXPECT_NULL(test, link_target(dev->kobj.sd, "iommu_group"));
+	KUNIT_EXPECT_NULL(test, link_target(dev->kobj.sd, "isolation_group"));
+	KUNIT_EXPECT_NULL(test, link_target(group->devices_kobj->sd,
+					    dev_name(dev)));
+	/* The other member is untouched */
+	expect_linked(test, a0, group);
+}
+
+/* Rule 2: probing makes the default domain and puts every device in it */
+static void default_domain_set_at_probe(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def;
+	struct iommu_group *group;
+	int i;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+
+	KUNIT_ASSERT_NOT_NULL(test, def);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
+	expect_devs_in(test, devs, 2, def, "after probe");
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_PTR_EQ(test, iommu_get_domain_for_dev(&devs[i]->dev),
+				    def);
+		KUNIT_EXPECT_TRUE(test, iommu_dev_dma_api_usable(&devs[i]->dev));
+	}
+
+	if (def->type == IOMMU_DOMAIN_IDENTITY) {
+		KUNIT_EXPECT_PTR_EQ(test, def, &mock_identity_domain);
+	} else {
+		KUNIT_EXPECT_TRUE(test, iommu_is_dma_domain(def));
+		KUNIT_EXPECT_PTR_EQ(test, def->owner, &mock_ops);
+	}
+	/* dma-iommu runs the DMA API of a device in a DMA domain */
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_EQ(test, use_dma_iommu(&devs[i]->dev),
+				iommu_is_dma_domain(def));
+}
+
+/* Rule 2: the driver's def_domain_type decides a new group's type */
+static void default_domain_follows_driver_type(struct kunit *test)
+{
+	struct mock_dev *ident, *dma;
+	struct iommu_domain *def;
+
+	mock_def_type = IOMMU_DOMAIN_IDENTITY;
+	ident = mock_dev_add(test, 1);
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(mock_group(ident)),
+			    &mock_identity_domain);
+	KUNIT_EXPECT_PTR_EQ(test, ident->domain, &mock_identity_domain);
+
+	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
+		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
+
+	mock_def_type = IOMMU_DOMAIN_DMA;
+	dma = mock_dev_add(test, 2);
+	def = iommu_group_default_domain(mock_group(dma));
+	KUNIT_ASSERT_NOT_NULL(test, def);
+	KUNIT_EXPECT_EQ(test, def->type, IOMMU_DOMAIN_DMA);
+	KUNIT_EXPECT_PTR_EQ(test, def->owner, &mock_ops);
+	KUNIT_EXPECT_PTR_EQ(test, dma->domain, def);
+	KUNIT_EXPECT_TRUE(test, use_dma_iommu(&dma->dev));
+}
+
+/* Rule 3: a successful attach moves every device and ends the DMA API */
+static void attach_moves_every_device(struct kunit *test)
+{
+	struct mock_dev *devs[3];
+	struct iommu_group *group;
+	struct iommu_domain *def, *dom;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		devs[i] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	dom = mock_user_domain(test, devs[0]);
+
+	/* The DMA API works before, so a failure below is the attach's */
+	for (i = 0; i < 3; i++) {
+		KUNIT_ASSERT_NOT_NULL(test, devs[i]->dev.dma_mask);
+		KUNIT_EXPECT_EQ(test, dma_set_mask(&devs[i]->dev,
+						   DMA_BIT_MASK(32)), 0);
+	}
+
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, dom);
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group), def);
+	expect_devs_in(test, devs, 3, dom, "attached");
+	for (i = 0; i < 3; i++) {
+		struct device *dev = &devs[i]->dev;
+
+		KUNIT_EXPECT_PTR_EQ(test, iommu_get_domain_for_dev(dev), dom);
+		KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(dev));
+		KUNIT_EXPECT_NE(test, dma_set_mask(dev, DMA_BIT_MASK(32)), 0);
+		KUNIT_EXPECT_NE(test, dma_set_coherent_mask(dev,
+							    DMA_BIT_MASK(32)),
+				0);
+	}
+
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_TRUE(test, iommu_dev_dma_api_usable(&devs[i]->dev));
+		KUNIT_EXPECT_EQ(test, dma_set_mask(&devs[i]->dev,
+						   DMA_BIT_MASK(32)), 0);
+	}
+}
+
+/* Rule 3: only a group in its default domain can be attached */
+static void attach_attached_group_is_busy(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *dom1, *dom2;
+	struct iommu_group *group;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	dom1 = mock_user_domain(test, devs[0]);
+	dom2 = mock_user_domain(test, devs[0]);
+
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom1, group), 0);
+	KUNIT_EXPECT_EQ(test, domain_attach_group(dom2, group), -EBUSY);
+	KUNIT_EXPECT_EQ(test, domain_attach_group(dom1, group), -EBUSY);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, dom1);
+	expect_devs_in(test, devs, 2, dom1, "after the second attach");
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom1, group), 0);
+}
+
+/* Rule 3: a group a user holds cannot be attached */
+static void attach_user_held_group_is_busy(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_group *group;
+	struct iommu_domain *dom;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	dom = mock_user_domain(test, devs[0]);
+
+	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+	KUNIT_EXPECT_EQ(test, domain_attach_group(dom, group), -EBUSY);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, group->blocking_domain);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "held");
+	iommu_group_release_dma_owner(group);
+	expect_devs_in(test, devs, 2, iommu_group_default_domain(group),
+		       "released");
+}
+
+/* Rule 3: a domain of another IOMMU driver is refused untouched */
+static void attach_foreign_domain_is_invalid(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def, *foreign;
+	struct iommu_group *group;
+	unsigned int attaches;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	foreign = mock_foreign_domain(test);
+	attaches = devs[0]->attaches + devs[1]->attaches;
+
+	KUNIT_EXPECT_EQ(test, domain_attach_group(foreign, group), -EINVAL);
+	KUNIT_EXPECT_EQ(test, devs[0]->attaches + devs[1]->attaches, attaches);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
+	expect_devs_in(test, devs, 2, def, "after a foreign attach");
+	KUNIT_EXPECT_TRUE(test, iommu_dev_dma_api_usable(&devs[0]->dev));
+}
+
+/* Rule 3: all or nothing; a refused device sends the others back */
+static void attach_failure_rolls_back(struct kunit *test)
+{
+	struct mock_dev *devs[3];
+	struct iommu_domain *def, *dom;
+	struct iommu_group *group;
+	unsigned int before;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		devs[i] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	dom = mock_user_domain(test, devs[0]);
+
+	devs[1]->fail_domain = dom;
+	devs[1]->fail_errno = -EXDEV;
+	before = devs[0]->attaches + devs[2]->attaches;
+
+	KUNIT_EXPECT_EQ(test, domain_attach_group(dom, group), -EXDEV);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
+	expect_devs_in(test, devs, 3, def, "after a refused attach");
+	/* Someone was moved before the refusal, so it had to come back */
+	KUNIT_EXPECT_GE(test, devs[0]->attaches + devs[2]->attaches,
+			before + 2);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_TRUE(test, iommu_dev_dma_api_usable(&devs[i]->dev));
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[0]->dev),
+			0);
+	iommu_device_unuse_default_domain(&devs[0]->dev);
+
+	/* The group is consistent: a later attach works */
+	devs[1]->fail_errno = 0;
+	KUNIT_EXPECT_EQ(test, domain_attach_group(dom, group), 0);
+	expect_devs_in(test, devs, 3, dom, "attached after the failure");
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+}
+
+/* Rule 4: detach returns every device to the default domain */
+static void detach_returns_to_default(struct kunit *test)
+{
+	struct mock_dev *devs[3];
+	struct iommu_domain *def, *dom;
+	struct iommu_group *group;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		devs[i] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	dom = mock_user_domain(test, devs[0]);
+
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
+	expect_devs_in(test, devs, 3, def, "detached");
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_PTR_EQ(test, iommu_get_domain_for_dev(&devs[i]->dev),
+				    def);
+		KUNIT_EXPECT_TRUE(test, iommu_dev_dma_api_usable(&devs[i]->dev));
+	}
+	/* Not attached any more */
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), -EINVAL);
+}
+
+/* Rule 4: detaching a domain the group is not in changes nothing */
+static void detach_wrong_domain_is_invalid(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def, *dom, *other;
+	struct iommu_group *group;
+	unsigned int attaches;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	dom = mock_user_domain(test, devs[0]);
+	other = mock_user_domain(test, devs[0]);
+
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	attaches = devs[0]->attaches + devs[1]->attaches;
+
+	KUNIT_EXPECT_EQ(test, domain_detach_group(other, group), -EINVAL);
+	KUNIT_EXPECT_EQ(test, domain_detach_group(def, group), -EINVAL);
+	KUNIT_EXPECT_EQ(test, devs[0]->attaches + devs[1]->attaches, attaches);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, dom);
+	expect_devs_in(test, devs, 2, dom, "after a wrong detach");
+
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	/* In the default domain there is nothing to detach */
+	KUNIT_EXPECT_EQ(test, domain_detach_group(def, group), -EINVAL);
+	expect_devs_in(test, devs, 2, def, "detached");
+}
+
+/*
+ * Rule 4 with ownership: a user-held group is never in its default
+ * domain (core.h), so detaching the user's domain must not hand the
+ * group to the DMA API while the user still holds it.
+ */
+static void detach_keeps_user_held_group_blocked(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def, *dom;
+	struct iommu_group *group;
+	int i, ret;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	dom = mock_user_domain(test, devs[0]);
+
+	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+	KUNIT_ASSERT_EQ(test, iommu_attach_group(dom, group), 0);
+	expect_devs_in(test, devs, 2, dom, "attached by the user");
+
+	ret = domain_detach_group(dom, group);
+	/* Refused and unchanged, or back to blocked: never to default */
+	if (ret) {
+		KUNIT_EXPECT_PTR_EQ(test, group->domain, dom);
+		expect_devs_in(test, devs, 2, dom, "after a refused detach");
+	} else {
+		expect_devs_in(test, devs, 2, &mock_blocked_domain,
+			       "detached while held");
+	}
+	KUNIT_EXPECT_PTR_NE(test, group->domain, def);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_PTR_NE(test, devs[i]->domain, def);
+		KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&devs[i]->dev));
+	}
+
+	if (group->domain == dom)
+		iommu_detach_group(dom, group);
+	iommu_group_release_dma_owner(group);
+	expect_devs_in(test, devs, 2, def, "released");
+}
+
+/* Rule 5: a device hot-added to an attached group joins that domain */
+static void hotadd_enters_attached_domain(struct kunit *test)
+{
+	struct mock_dev *a0 = mock_dev_add(test, 1);
+	struct iommu_group *group = mock_group(a0);
+	struct iommu_domain *def = iommu_group_default_domain(group);
+	struct iommu_domain *dom = mock_user_domain(test, a0);
+	struct mock_dev *added;
+
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+
+	added = mock_dev_add(test, 1);
+	KUNIT_EXPECT_PTR_EQ(test, mock_group(added), group);
+	KUNIT_EXPECT_PTR_EQ(test, added->domain, dom);
+	KUNIT_EXPECT_PTR_EQ(test, a0->domain, dom);
+	KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&added->dev));
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&added->dev),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 0);
+
+	KUNIT_ASSERT_EQ(test, domain_detach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test, added->domain, def);
+	KUNIT_EXPECT_TRUE(test, iommu_dev_dma_api_usable(&added->dev));
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&added->dev), 0);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 1);
+	iommu_device_unuse_default_domain(&added->dev);
+}
+
+/* Rule 5: a device hot-added to a user-held group is blocked */
+static void hotadd_enters_blocked_domain(struct kunit *test)
+{
+	struct mock_dev *a0 = mock_dev_add(test, 1);
+	struct iommu_group *group = mock_group(a0);
+	struct iommu_domain *def = iommu_group_default_domain(group);
+	struct mock_dev *added;
+
+	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+
+	added = mock_dev_add(test, 1);
+	KUNIT_EXPECT_PTR_EQ(test, mock_group(added), group);
+	KUNIT_EXPECT_PTR_EQ(test, added->domain, &mock_blocked_domain);
+	KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&added->dev));
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&added->dev),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 1);
+
+	iommu_group_release_dma_owner(group);
+	KUNIT_EXPECT_PTR_EQ(test, added->domain, def);
+	KUNIT_EXPECT_PTR_EQ(test, a0->domain, def);
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&added->dev), 0);
+	iommu_device_unuse_default_domain(&added->dev);
+}
+
+/*
+ * Rule 5, DMA API side: once the group is back in its DMA default
+ * domain, the hot-added device must use dma-iommu like the others, or
+ * a DMA-API driver bound to it would hand out untranslated addresses.
+ */
+static void hotadd_gets_default_dma_ops(struct kunit *test)
+{
+	struct mock_dev *a0, *attached, *held;
+	struct iommu_domain *def, *dom;
+	struct iommu_group *group;
+
+	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
+		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
+
+	mock_def_type = IOMMU_DOMAIN_DMA;
+	a0 = mock_dev_add(test, 1);
+	group = mock_group(a0);
+	def = iommu_group_default_domain(group);
+	KUNIT_ASSERT_TRUE(test, iommu_is_dma_domain(def));
+	KUNIT_ASSERT_TRUE(test, use_dma_iommu(&a0->dev));
+	dom = mock_user_domain(test, a0);
+
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	attached = mock_dev_add(test, 1);
+	KUNIT_ASSERT_EQ(test, domain_detach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test, attached->domain, def);
+	KUNIT_EXPECT_TRUE_MSG(test, use_dma_iommu(&attached->dev),
+			      "added while attached: no dma-iommu in the DMA default domain");
+
+	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+	held = mock_dev_add(test, 1);
+	iommu_group_release_dma_owner(group);
+	KUNIT_EXPECT_PTR_EQ(test, held->domain, def);
+	KUNIT_EXPECT_TRUE_MSG(test, use_dma_iommu(&held->dev),
+			      "added while held: no dma-iommu in the DMA default domain");
+}
+
+/* Rule 6: DMA-API drivers are counted and exclude a user */
+static void owner_dma_api_users_exclude_claim(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def;
+	struct iommu_group *group;
+	int owner;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+
+	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(group));
+	KUNIT_ASSERT_EQ(test, iommu_device_use_default_domain(&devs[0]->dev),
+			0);
+	KUNIT_ASSERT_EQ(test, iommu_device_use_default_domain(&devs[1]->dev),
+			0);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 2);
+	KUNIT_EXPECT_TRUE(test, iommu_group_dma_owner_claimed(group));
+
+	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, &owner),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, iommu_device_claim_dma_owner(&devs[0]->dev,
+							   &owner), -EPERM);
+	KUNIT_EXPECT_NULL(test, group->owner);
+	expect_devs_in(test, devs, 2, def, "claim refused");
+
+	/* One driver left is still a holder */
+	iommu_device_unuse_default_domain(&devs[1]->dev);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 1);
+	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, &owner),
+			-EPERM);
+	iommu_device_unuse_default_domain(&devs[0]->dev);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 0);
+	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(group));
+	expect_devs_in(test, devs, 2, def, "no holder");
+}
+
+/* Rule 6: a user's claim blocks the group and excludes DMA-API drivers */
+static void owner_claim_blocks_group(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def, *dom;
+	struct iommu_group *group;
+	int owner, other;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	dom = mock_user_domain(test, devs[0]);
+
+	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, &owner), 0);
+	KUNIT_EXPECT_PTR_EQ(test, group->owner, &owner);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 1);
+	KUNIT_EXPECT_TRUE(test, iommu_group_dma_owner_claimed(group));
+	KUNIT_ASSERT_NOT_NULL(test, group->blocking_domain);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, group->blocking_domain);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "claimed");
+	KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&devs[0]->dev));
+	KUNIT_EXPECT_NE(test, dma_set_mask(&devs[0]->dev, DMA_BIT_MASK(32)),
+			0);
+
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[0]->dev),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, &owner),
+			-EPERM);
+
+	/* The same owner may claim per device; another one may not */
+	KUNIT_EXPECT_EQ(test, iommu_device_claim_dma_owner(&devs[1]->dev,
+							   &owner), 0);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 2);
+	KUNIT_EXPECT_EQ(test, iommu_device_claim_dma_owner(&devs[1]->dev,
+							   &other), -EPERM);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 2);
+	KUNIT_EXPECT_PTR_EQ(test, group->owner, &owner);
+
+	/* The user's own domain, then back to blocked, not to default */
+	KUNIT_EXPECT_EQ(test, iommu_attach_group(dom, group), 0);
+	expect_devs_in(test, devs, 2, dom, "user attached");
+	iommu_detach_group(dom, group);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "user detached");
+
+	iommu_device_release_dma_owner(&devs[1]->dev);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 1);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "one claim left");
+
+	iommu_group_release_dma_owner(group);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 0);
+	KUNIT_EXPECT_NULL(test, group->owner);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
+	expect_devs_in(test, devs, 2, def, "released");
+	KUNIT_EXPECT_TRUE(test, iommu_dev_dma_api_usable(&devs[0]->dev));
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[0]->dev),
+			0);
+	iommu_device_unuse_default_domain(&devs[0]->dev);
+}
+
+/* Rule 6: device claims count; the last release returns to default */
+static void owner_device_claims_counted(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def;
+	struct iommu_group *group;
+	int owner, other;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+
+	KUNIT_ASSERT_EQ(test, iommu_device_claim_dma_owner(&devs[0]->dev,
+							   &owner), 0);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "first claim");
+	KUNIT_ASSERT_EQ(test, iommu_device_claim_dma_owner(&devs[1]->dev,
+							   &owner), 0);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 2);
+	KUNIT_EXPECT_EQ(test, iommu_device_claim_dma_owner(&devs[0]->dev,
+							   &other), -EPERM);
+	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, &other),
+			-EPERM);
+
+	iommu_device_release_dma_owner(&devs[0]->dev);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 1);
+	KUNIT_EXPECT_PTR_EQ(test, group->owner, &owner);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "one claim left");
+
+	iommu_device_release_dma_owner(&devs[1]->dev);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 0);
+	KUNIT_EXPECT_NULL(test, group->owner);
+	expect_devs_in(test, devs, 2, def, "all claims released");
+}
+
+/* Rule 6: a group attached by a kernel user cannot be claimed */
+static void owner_claim_attached_group_is_busy(struct kunit *test)
+{
+	struct mock_dev *a0 = mock_dev_add(test, 1);
+	struct iommu_group *group = mock_group(a0);
+	struct iommu_domain *dom = mock_user_domain(test, a0);
+	int owner;
+
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, &owner),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, iommu_device_claim_dma_owner(&a0->dev, &owner),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, group->owner_cnt, 0);
+	KUNIT_EXPECT_NULL(test, group->owner);
+	KUNIT_EXPECT_PTR_EQ(test, a0->domain, dom);
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+}
+
+/* Rule 7: members and references keep a group; the last put frees it */
+static void lifetime_group_freed_on_last_put(struct kunit *test)
+{
+	int live = mock_paging_live, freed = atomic_read(&mock_groups_freed);
+	struct mock_dev *a0 = mock_dev_add(test, 1);
+	struct mock_dev *a1 = mock_dev_add(test, 1);
+	struct iommu_group *group = mock_group(a0), *ref1, *ref2;
+	int id = iommu_group_id(group);
+
+	iommu_group_set_iommudata(group, test, mock_group_data_release);
+	ref1 = iommu_group_get(&a0->dev);
+	ref2 = iommu_group_ref_get(ref1);
+	KUNIT_EXPECT_PTR_EQ(test, ref2, group);
+
+	iommu_release_device(&a0->dev);
+	KUNIT_EXPECT_TRUE(test, a0->released);
+	KUNIT_EXPECT_NULL(test, a0->dev.iommu_group);
+	KUNIT_EXPECT_NULL(test, iommu_group_get(&a0->dev));
+	KUNIT_EXPECT_EQ(test, group->dev_count, 1);
+	KUNIT_EXPECT_NOT_NULL(test, group->default_domain);
+
+	/* The last device takes the domains, not the group */
+	iommu_release_device(&a1->dev);
+	KUNIT_EXPECT_TRUE(test, a1->released);
+	KUNIT_EXPECT_EQ(test, group->dev_count, 0);
+	KUNIT_EXPECT_NULL(test, group->default_domain);
+	KUNIT_EXPECT_NULL(test, group->domain);
+	KUNIT_EXPECT_EQ(test, mock_paging_live, live);
+	KUNIT_EXPECT_EQ(test, groups_freed_since(freed, 0), 0);
+	KUNIT_EXPECT_TRUE(test, group_in_sysfs(id));
+
+	iommu_group_put(ref2);
+	KUNIT_EXPECT_EQ(test, groups_freed_since(freed, 0), 0);
+	KUNIT_EXPECT_TRUE(test, group_in_sysfs(id));
+
+	iommu_group_put(ref1);
+	KUNIT_EXPECT_EQ(test, groups_freed_since(freed, 1), 1);
+	KUNIT_EXPECT_FALSE(test, group_in_sysfs(id));
+}
+
+/* Rule 7: without other references the last device frees the group */
+static void lifetime_group_freed_with_last_device(struct kunit *test)
+{
+	int live = mock_paging_live, freed = atomic_read(&mock_groups_freed);
+	struct mock_dev *a0 = mock_dev_add(test, 1);
+	struct mock_dev *a1 = mock_dev_add(test, 1);
+	struct iommu_group *group = mock_group(a0);
+	int id = iommu_group_id(group);
+
+	iommu_group_set_iommudata(group, test, mock_group_data_release);
+
+	iommu_release_device(&a1->dev);
+	KUNIT_EXPECT_EQ(test, groups_freed_since(freed, 0), 0);
+	KUNIT_EXPECT_TRUE(test, group_in_sysfs(id));
+	/* The remaining member is unaffected */
+	KUNIT_EXPECT_PTR_EQ(test, a0->domain, iommu_group_default_domain(group));
+
+	iommu_release_device(&a0->dev);
+	KUNIT_EXPECT_EQ(test, groups_freed_since(freed, 1), 1);
+	KUNIT_EXPECT_FALSE(test, group_in_sysfs(id));
+	KUNIT_EXPECT_EQ(test, mock_paging_live, live);
+
+	/* A new device of the key gets a new, working group */
+	a0 = mock_dev_add(test, 1);
+	KUNIT_EXPECT_NOT_NULL(test, iommu_group_default_domain(mock_group(a0)));
+	KUNIT_EXPECT_PTR_EQ(test, a0->domain,
+			    iommu_group_default_domain(mock_group(a0)));
+}
+
+/* Rule 8: with no holder the default domain type can be switched */
+static void type_switch_without_holder(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_group *group;
+	struct iommu_domain *dma;
+	int live, ret;
+
+	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
+		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+
+	/* From whatever the boot default is to a known start */
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	dma = iommu_group_default_domain(group);
+	KUNIT_ASSERT_EQ(test, dma->type, IOMMU_DOMAIN_DMA);
+	expect_devs_in(test, devs, 2, dma, "DMA");
+	live = mock_paging_live;
+
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_IDENTITY);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group),
+			    &mock_identity_domain);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, &mock_identity_domain);
+	expect_devs_in(test, devs, 2, &mock_identity_domain, "identity");
+	KUNIT_EXPECT_FALSE(test, use_dma_iommu(&devs[0]->dev));
+	/* The old default domain was freed */
+	KUNIT_EXPECT_EQ(test, mock_paging_live, live - 1);
+
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	dma = iommu_group_default_domain(group);
+	KUNIT_EXPECT_EQ(test, dma->type, IOMMU_DOMAIN_DMA);
+	KUNIT_EXPECT_PTR_EQ(test, dma->owner, &mock_ops);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, dma);
+	expect_devs_in(test, devs, 2, dma, "DMA again");
+	KUNIT_EXPECT_TRUE(test, use_dma_iommu(&devs[0]->dev));
+	KUNIT_EXPECT_TRUE(test, use_dma_iommu(&devs[1]->dev));
+	KUNIT_EXPECT_EQ(test, mock_paging_live, live);
+}
+
+/* Rule 8: a DMA-API driver or a user holding the group forbids a switch */
+static void type_switch_with_holder_is_denied(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_domain *def;
+	struct iommu_group *group;
+	int target;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	def = iommu_group_default_domain(group);
+	/* A switch that would succeed without the holder */
+	target = def->type == IOMMU_DOMAIN_IDENTITY ? IOMMU_DOMAIN_DMA :
+						      IOMMU_DOMAIN_IDENTITY;
+	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
+		target = IOMMU_DOMAIN_IDENTITY;
+
+	KUNIT_ASSERT_EQ(test, iommu_device_use_default_domain(&devs[1]->dev),
+			0);
+	KUNIT_EXPECT_EQ(test, iso_group_change_default_type(group, target),
+			-EPERM);
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group), def);
+	expect_devs_in(test, devs, 2, def, "DMA-API holder");
+	iommu_device_unuse_default_domain(&devs[1]->dev);
+
+	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+	KUNIT_EXPECT_EQ(test, iso_group_change_default_type(group, target),
+			-EPERM);
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group), def);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "user holder");
+	iommu_group_release_dma_owner(group);
+	expect_devs_in(test, devs, 2, def, "released");
+
+	if (target == def->type)
+		return;
+	/* Without holders the same switch goes through */
+	KUNIT_EXPECT_EQ(test, iso_group_change_default_type(group, target), 0);
+	KUNIT_EXPECT_EQ(test, iommu_group_default_domain(group)->type, target);
+}
+
+/* Rule 8: a failed switch leaves the old default domain in place */
+static void type_switch_failure_keeps_default(struct kunit *test)
+{
+	struct mock_dev *devs[2];
+	struct iommu_group *group;
+	struct iommu_domain *def;
+	unsigned int before;
+	int live, ret;
+
+	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
+		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_IDENTITY);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	def = iommu_group_default_domain(group);
+	KUNIT_ASSERT_PTR_EQ(test, def, &mock_identity_domain);
+	live = mock_paging_live;
+
+	/* The driver cannot allocate the new domain */
+	mock_paging_errno = -ENOSPC;
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
+	mock_paging_errno = 0;
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group), def);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
+	expect_devs_in(test, devs, 2, def, "allocation refused");
+
+	/* The driver refuses the second device: the first comes back */
+	devs[1]->fail_type = IOMMU_DOMAIN_DMA;
+	devs[1]->fail_errno = -EXDEV;
+	before = devs[0]->attaches;
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_EXPECT_EQ(test, ret, -EXDEV);
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group), def);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
+	expect_devs_in(test, devs, 2, def, "attach refused");
+	KUNIT_EXPECT_EQ(test, devs[0]->attaches, before + 2);
+	/* The new domain did not leak */
+	KUNIT_EXPECT_EQ(test, mock_paging_live, live);
+	devs[1]->fail_errno = 0;
+
+	/* The driver insists on identity: DMA does not fit */
+	mock_def_type = IOMMU_DOMAIN_IDENTITY;
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group), def);
+	expect_devs_in(test, devs, 2, def, "type refused by the driver");
+	mock_def_type = 0;
+
+	/* Nothing stuck: the switch works now */
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	expect_devs_in(test, devs, 2, iommu_group_default_domain(group),
+		       "DMA at last");
+}
+
+static int mock_test_init(struct kunit *test)
+{
+	mock_def_type = 0;
+	mock_paging_errno = 0;
+	return 0;
+}
+
+static int mock_suite_init(struct kunit_suite *suite)
+{
+	int ret;
+
+	ret = bus_register(&mock_bus);
+	if (ret)
+		return ret;
+
+	fwnode_init(&mock_fwnode, NULL);
+	ret = iommu_device_sysfs_add(&mock_iommu, NULL, NULL,
+				     "isolation-kunit");
+	if (ret)
+		goto err_bus;
+
+	/* Devices whose fwspec names this fwnode are ours */
+	mock_iommu.fwnode = &mock_fwnode;
+	ret = iommu_device_register(&mock_iommu, &mock_ops, NULL);
+	if (ret)
+		goto err_sysfs;
+	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mock_iommu);
+err_bus:
+	bus_unregister(&mock_bus);
+	return ret;
+}
+
+static void mock_suite_exit(struct kunit_suite *suite)
+{
+	iommu_device_unregister(&mock_iommu);
+	iommu_device_sysfs_remove(&mock_iommu);
+	bus_unregister(&mock_bus);
+}
+
+static struct kunit_case isolation_core_cases[] = {
+	KUNIT_CASE(enumeration_groups_devices_by_key),
+	KUNIT_CASE(enumeration_sysfs_links),
+	KUNIT_CASE(default_domain_set_at_probe),
+	KUNIT_CASE(default_domain_follows_driver_type),
+	KUNIT_CASE(attach_moves_every_device),
+	KUNIT_CASE(attach_attached_group_is_busy),
+	KUNIT_CASE(attach_user_held_group_is_busy),
+	KUNIT_CASE(attach_foreign_domain_is_invalid),
+	KUNIT_CASE(attach_failure_rolls_back),
+	KUNIT_CASE(detach_returns_to_default),
+	KUNIT_CASE(detach_wrong_domain_is_invalid),
+	KUNIT_CASE(detach_keeps_user_held_group_blocked),
+	KUNIT_CASE(hotadd_enters_attached_domain),
+	KUNIT_CASE(hotadd_enters_blocked_domain),
+	KUNIT_CASE(hotadd_gets_default_dma_ops),
+	KUNIT_CASE(owner_dma_api_users_exclude_claim),
+	KUNIT_CASE(owner_claim_blocks_group),
+	KUNIT_CASE(owner_device_claims_counted),
+	KUNIT_CASE(owner_claim_attached_group_is_busy),
+	KUNIT_CASE(lifetime_group_freed_on_last_put),
+	KUNIT_CASE(lifetime_group_freed_with_last_device),
+	KUNIT_CASE(type_switch_without_holder),
+	KUNIT_CASE(type_switch_with_holder_is_denied),
+	KUNIT_CASE(type_switch_failure_keeps_default),
+	{}
+};
+
+static struct kunit_suite isolation_core_suite = {
+	.name = "isolation_core",
+	.init = mock_test_init,
+	.suite_init = mock_suite_init,
+	.suite_exit = mock_suite_exit,
+	.test_cases = isolation_core_cases,
+};
+
+kunit_test_suite(isolation_core_suite);
