@@ -9,13 +9,15 @@ VARIANTS ?= stock,isolation
 MACHINES ?=
 
 .PHONY: help deps assemble kernels kernel-% selftests peer demo check \
-	check-quick check-debug vm writeback lint clean
+	check-quick check-debug bench-boot vm writeback lint clean \
+	kernel-isolation-x86_64-off
 
 help:
 	@echo "make demo         build the isolation kernel, boot vtd: groups and a VFIO DMA round trip"
 	@echo "make check        build everything and run every suite on every machine"
 	@echo "make check-quick [TESTS='groups hotplug']  isolation kernel, vtd only (development)"
 	@echo "make check-debug  debug kernel (lockdep, KASAN, kmemleak) through the selftests"
+	@echo "make bench-boot   cost of setting up all groups at boot, stock vs isolation"
 	@echo "make vm MACHINE=vtd [VARIANT=isolation] [RUN='cmd']   a shell or a command in a guest"
 	@echo "make writeback    save edits made in build/tree/isolation into the repository"
 	@echo "make lint         checkpatch --strict and sparse on our code"
@@ -30,10 +32,15 @@ assemble: deps
 kernel-%: deps
 	@$(S)/build-kernel.sh $(word 1,$(subst -, ,$*)) $(subst $(word 1,$(subst -, ,$*))-,,$*)
 
-kernels: kernel-isolation-x86_64 kernel-stock-x86_64 kernel-isolation-arm64 kernel-isolation-ppc64le
+kernels: kernel-isolation-x86_64 kernel-stock-x86_64 kernel-isolation-x86_64-off \
+	kernel-isolation-arm64 kernel-isolation-ppc64le
+
+# The series with CONFIG_IOMMU_ISOLATION_GROUPS=n: must behave as stock
+kernel-isolation-x86_64-off: deps
+	@$(S)/build-kernel.sh isolation x86_64 off
 
 selftests: kernels
-	@$(S)/build-selftests.sh x86_64 stock isolation
+	@$(S)/build-selftests.sh x86_64 stock isolation isolation-off
 	@$(S)/build-selftests.sh arm64 isolation
 	@$(S)/build-selftests.sh ppc64le isolation
 
@@ -45,7 +52,12 @@ demo: kernel-isolation-x86_64
 	@$(S)/demo.sh
 
 check: selftests peer
+	@$(S)/check-nm.sh x86_64
 	@$(S)/check.py --variants $(VARIANTS) $(if $(MACHINES),--machines $(MACHINES))
+	@$(S)/boot-cost.py --machine vtd
+
+bench-boot: kernel-isolation-x86_64 kernel-stock-x86_64
+	@$(S)/boot-cost.py --machine vtd --boots 5
 
 check-quick: kernel-isolation-x86_64
 	@$(S)/build-selftests.sh x86_64 isolation

@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build one guest kernel out of tree, with ccache:
-#   build-kernel.sh VARIANT ARCH [debug]
+#   build-kernel.sh VARIANT ARCH [debug|off]
 # The config is allnoconfig + configs/common.config + configs/ARCH.config
 # (+ configs/isolation.config for the isolation variant, + configs/debug.config
-# for the debug flavour). Every option the fragments set must survive
+# for the debug flavour; the off flavour of the isolation variant takes
+# configs/off.config instead of isolation.config: the series applied with
+# the core switched off). Every option the fragments set must survive
 # Kconfig resolution, or the build stops naming it.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +22,11 @@ out=$(kernel_out "$variant" "$arch" "$flavour")
 mkdir -p "$out" "$CCACHE_DIR"
 
 frags=("$TOP/configs/common.config" "$TOP/configs/$arch.config")
-[ "$variant" = isolation ] && frags+=("$TOP/configs/isolation.config")
+if [ "$flavour" = off ]; then
+	frags+=("$TOP/configs/off.config")
+elif [ "$variant" = isolation ]; then
+	frags+=("$TOP/configs/isolation.config")
+fi
 [ "$flavour" = debug ] && frags+=("$TOP/configs/debug.config")
 cat "${frags[@]}" > "$out/fragment.new"
 

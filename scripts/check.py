@@ -28,7 +28,9 @@ import vm  # noqa: E402
 SELFTESTS = ['groups', 'domain_type', 'sysfs_mode', 'vfio_type1', 'vfio_cdev',
              'viability', 'ownership', 'hotplug']
 
-# suite: (machines it runs on, guest command, files to add, kernel params)
+# suite: (machines it runs on, guest command, files to add, kernel params
+#         [, kernel flavour: the suite runs only for that flavour of the
+#         isolation variant])
 SUITES = {
     'isolation': (['vtd', 'amd', 'virtio', 'smmuv3-dt', 'smmuv3-acpi',
                    'pseries'],
@@ -42,6 +44,9 @@ SUITES = {
                [], 'iommu.strict=1'),
     'iommufd': (['none', 'virtio'], 'sh /harness/peer/run-iommufd.sh',
                 ['peer'], ''),
+    # the series applied with CONFIG_IOMMU_ISOLATION_GROUPS=n: must give
+    # the results of stock
+    'option-off': (['vtd'], 'sh /harness/run-selftests.sh', [], '', 'off'),
 }
 
 TS = r'(?:\[\s*\d+\.\d+\]\s)?'
@@ -118,7 +123,7 @@ def run(args, suite, machine, variant, flavour):
         return None
     os.makedirs(LOGS, exist_ok=True)
     log = os.path.join(LOGS, tag.replace('/', '-') + '.log')
-    _, cmd, extra, params = SUITES[suite]
+    _, cmd, extra, params = SUITES[suite][:4]
     if args.tests and suite == 'isolation':
         cmd = "ISOLATION_TESTS='%s' %s" % (args.tests, cmd)
     vmargs = [sys.executable, os.path.join(TOP, 'scripts', 'vm.py'),
@@ -199,7 +204,13 @@ def main():
             if args.machines:
                 machines = [m for m in machines
                             if m in args.machines.split(',')]
-            jobs += [(suite, machine, variant) for machine in machines]
+            flavour = args.flavour
+            if len(SUITES[suite]) > 4:
+                if variant != 'isolation' or args.flavour:
+                    continue
+                flavour = SUITES[suite][4]
+            jobs += [(suite, machine, variant, flavour)
+                     for machine in machines]
 
     total = {'pass': 0, 'fail': 0, 'skip': 0, 'xfail': 0}
     kunit_seen = set()
@@ -207,10 +218,9 @@ def main():
     # delays, rate-limited fault reports): run a few side by side and
     # report in a fixed order.
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(run, args, suite, machine, variant,
-                               args.flavour)
-                   for suite, machine, variant in jobs]
-        for (suite, machine, variant), fut in zip(jobs, futures):
+        futures = [pool.submit(run, args, suite, machine, variant, flavour)
+                   for suite, machine, variant, flavour in jobs]
+        for (suite, machine, variant, flavour), fut in zip(jobs, futures):
             r = fut.result()
             if r is None:
                 continue
@@ -222,12 +232,13 @@ def main():
                 print('    FAIL %s  (log: %s)' % (n, r['log']))
             for k in ('pass', 'fail', 'skip', 'xfail'):
                 total[k] += r[k]
-            key = (variant, arch)
+            key = (variant, flavour, arch)
             k = r['kunit']
             if key not in kunit_seen and k['pass'] + k['fail'] + k['skip']:
                 kunit_seen.add(key)
                 print('%-34s %3d passed, %d failed, %d skipped' % (
-                    '%s/%s kunit (boot)' % (variant, arch),
+                    '%s%s/%s kunit (boot)' % (
+                        variant, '-' + flavour if flavour else '', arch),
                     k['pass'], k['fail'], k['skip']), flush=True)
                 for n in k['failed']:
                     print('    FAIL kunit %s' % n)

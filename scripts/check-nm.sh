@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# With CONFIG_IOMMU_ISOLATION_GROUPS the legacy group layer must not be
+# compiled: drivers/iommu/iommu.o of the isolation kernel defines none of
+# its functions, and the core's objects define every exported one. The
+# stock kernel's iommu.o is checked to define them, so the list is real.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:-x86_64}
+iso=$BUILD/out/isolation-$arch
+stock=$BUILD/out/stock-$arch
+
+# Exported by the legacy layer, provided by the core
+exported="iommu_group_alloc iommu_group_get iommu_group_put iommu_group_ref_get
+iommu_group_id iommu_group_set_name iommu_group_get_iommudata
+iommu_group_set_iommudata iommu_group_add_device iommu_group_remove_device
+iommu_group_for_each_dev iommu_group_has_isolated_msi
+iommu_get_group_resv_regions iommu_group_claim_dma_owner
+iommu_group_release_dma_owner iommu_group_dma_owner_claimed
+iommu_device_claim_dma_owner iommu_device_release_dma_owner
+iommu_attach_group iommu_detach_group iommu_attach_device iommu_detach_device
+iommu_get_domain_for_dev iommu_group_replace_domain iommu_attach_device_pasid
+iommu_detach_device_pasid iommu_attach_handle_get iommu_attach_group_handle
+iommu_detach_group_handle iommu_replace_group_handle pci_device_group
+generic_device_group generic_single_device_group fsl_mc_device_group"
+# Internal to the legacy layer (static there) or used by other kernel code
+internal="iommu_probe_device bus_iommu_probe iommu_device_use_default_domain
+iommu_device_unuse_default_domain iommu_get_dma_domain iommu_deferred_attach
+iommu_group_default_domain iommu_release_device iommu_bus_notifier
+iommu_setup_default_domain __iommu_group_set_domain_internal
+iommu_group_store_type iommu_group_alloc_device __iommu_probe_device
+iommu_init_device iommu_deinit_device get_pci_alias_group
+iommu_group_release __iommu_attach_group"
+
+defined() { nm --defined-only "$1" | awk '{print $3}' | sort -u; }
+
+for f in "$iso/drivers/iommu/iommu.o" "$stock/drivers/iommu/iommu.o" \
+	"$iso/drivers/iommu/isolation/built-in.a"; do
+	[ -e "$f" ] || die "$f is missing: build both $arch kernels first"
+done
+iso_syms=$(defined "$iso/drivers/iommu/iommu.o")
+stock_syms=$(defined "$stock/drivers/iommu/iommu.o")
+core_syms=$(defined "$iso/drivers/iommu/isolation/built-in.a")
+
+fail=0 legacy=0 left=0 provided=0
+for s in $exported $internal; do
+	grep -qx "$s" <<<"$stock_syms" && legacy=$((legacy + 1))
+	if grep -qx "$s" <<<"$iso_syms"; then
+		echo "FAIL: isolation iommu.o still defines $s" >&2
+		left=$((left + 1)) fail=1
+	fi
+done
+for s in $exported; do
+	if grep -qx "$s" <<<"$core_syms"; then
+		provided=$((provided + 1))
+	else
+		echo "FAIL: the core does not define $s" >&2
+		fail=1
+	fi
+done
+nr=$(wc -w <<<"$exported $internal")
+echo "nm ($arch): stock iommu.o defines $legacy of $nr legacy group functions;" \
+	"isolation iommu.o defines $left; the core defines $provided of" \
+	"$(wc -w <<<"$exported") exported ones"
+[ "$legacy" -ge $((nr * 3 / 4)) ] || { echo "FAIL: the legacy list does not match stock" >&2; fail=1; }
+exit $fail
