@@ -52,6 +52,7 @@ struct iommu_group {
 	/* Linked on a bus probe's list of groups awaiting a default domain */
 	struct list_head probe_node;
 
+	/* Protects the members below; see the locking rules above */
 	struct mutex mutex;
 	struct list_head devices;
 	unsigned int dev_count;

@@ -176,7 +176,7 @@ static int iso_alias_step(struct pci_dev *pdev, u16 alias, void *data)
 
 	walk->last = pdev;
 	walk->group = iommu_group_get(&pdev->dev);
-	return walk->group != NULL;
+	return !!walk->group;
 }
 
 /**

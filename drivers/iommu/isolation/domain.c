@@ -419,7 +419,7 @@ struct iommu_domain *iommu_group_default_domain(struct iommu_group *group)
 }
 
 int iso_check_domain_fits(struct iommu_domain *domain,
-				 struct iommu_group *group)
+			  struct iommu_group *group)
 {
 	struct device *dev;
 

@@ -16,12 +16,12 @@
 
 static void iso_remove_pasid(struct iommu_group *group, ioasid_t pasid,
 			     struct iommu_domain *domain,
-			     struct group_device *upto)
+			     struct group_device *stop)
 {
 	struct group_device *gdev;
 
 	for_each_group_device(group, gdev) {
-		if (gdev == upto)
+		if (gdev == stop)
 			break;
 		if (gdev->dev->iommu->max_pasids)
 			dev_iommu_ops(gdev->dev)->remove_dev_pasid(gdev->dev,

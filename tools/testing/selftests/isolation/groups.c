@@ -231,7 +231,6 @@ TEST(links_agree)
 		free(seen[j]);
 }
 
-
 static struct exp_line exp_lines[MAX_LINES];
 static int exp_nr;
 static char exp_path[128];
