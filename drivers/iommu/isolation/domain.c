@@ -635,11 +635,27 @@ struct iommu_domain *iommu_get_dma_domain(struct device *dev)
 	return dev->iommu_group->default_domain;
 }
 
+/*
+ * kdump: the first DMA mapping of a device whose attach was deferred does
+ * the attach. Under the group mutex, like every other attach, so it cannot
+ * race a domain change of the group; checked again under the lock, since
+ * only the first caller attaches. The flag is clear on every later call,
+ * so the DMA fast path never takes the mutex.
+ */
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {
-	if (dev->iommu && dev->iommu->attach_deferred)
-		return iso_device_attach(domain, dev);
-	return 0;
+	struct iommu_group *group = dev->iommu_group;
+	int ret = 0;
+
+	/* A bit field: a racy read is fine, the lock settles it */
+	if (!dev->iommu || !dev->iommu->attach_deferred)
+		return 0;
+
+	mutex_lock(&group->mutex);
+	if (dev->iommu->attach_deferred)
+		ret = iso_device_attach(domain, dev);
+	mutex_unlock(&group->mutex);
+	return ret;
 }
 
 /**
