@@ -25,7 +25,8 @@
  *   - group->domain is NULL only before the default domain is set up;
  *     then every device of the group is attached to group->domain.
  *   - group->owner is set only while group->owner_cnt > 0.
- *   - a user-held group (owner set) is never in its default domain.
+ *   - a user-held group (owner set) is never in its default domain,
+ *     unless the driver's default domain is its blocking domain.
  */
 #ifndef __IOMMU_ISOLATION_CORE_H
 #define __IOMMU_ISOLATION_CORE_H
@@ -87,6 +88,9 @@ static inline enum iso_group_state iso_group_state(struct iommu_group *group)
 {
 	if (!group->domain)
 		return ISO_GROUP_UNSET;
+	/* A driver's default domain may be its blocking one */
+	if (group->owner && group->domain == group->blocking_domain)
+		return ISO_GROUP_BLOCKED;
 	if (group->domain == group->default_domain)
 		return ISO_GROUP_DEFAULT;
 	if (group->domain == group->blocking_domain)

@@ -673,6 +673,7 @@ bool iommu_dev_dma_api_usable(struct device *dev)
 
 	if (!group || !dev_has_iommu(dev))
 		return true;
-	return READ_ONCE(group->domain) == READ_ONCE(group->default_domain);
+	return !READ_ONCE(group->owner) &&
+	       READ_ONCE(group->domain) == READ_ONCE(group->default_domain);
 }
 EXPORT_SYMBOL_GPL(iommu_dev_dma_api_usable);

@@ -262,8 +262,10 @@ void iso_group_check(struct iommu_group *group)
 	lockdep_assert_held(&group->mutex);
 
 	WARN_ON_ONCE(group->owner && !group->owner_cnt);
+	/* (Some drivers, like iommufd's mock, block DMA by default) */
 	WARN_ON_ONCE(group->owner && group->domain &&
-		     group->domain == group->default_domain);
+		     group->domain == group->default_domain &&
+		     group->domain != group->blocking_domain);
 	WARN_ON_ONCE(group->domain && !group->default_domain);
 }
 
