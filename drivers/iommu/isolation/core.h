@@ -111,6 +111,8 @@ struct group_device *iso_group_link_device(struct iommu_group *group,
 					   struct device *dev);
 void iso_group_unlink_device(struct iommu_group *group,
 			     struct group_device *gdev);
+struct group_device *iso_group_find(struct iommu_group *group,
+				    struct device *dev);
 void iso_group_check(struct iommu_group *group);
 
 /* domain.c */

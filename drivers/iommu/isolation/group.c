@@ -244,8 +244,8 @@ void iso_group_unlink_device(struct iommu_group *group,
 	kfree(gdev);
 }
 
-static struct group_device *iso_group_find(struct iommu_group *group,
-					   struct device *dev)
+struct group_device *iso_group_find(struct iommu_group *group,
+				    struct device *dev)
 {
 	struct group_device *gdev;
 

@@ -36,17 +36,6 @@
 #include "../dma-iommu.h"
 #include "../iommu-priv.h"
 
-static struct group_device *iso_find_gdev(struct iommu_group *group,
-					  struct device *dev)
-{
-	struct group_device *gdev;
-
-	for_each_group_device(group, gdev)
-		if (gdev->dev == dev)
-			return gdev;
-	return NULL;
-}
-
 /*
  * Let the IOMMU driver take @dev and name its group. On success the
  * caller owns one reference on the returned group.
@@ -123,7 +112,7 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 	lockdep_assert_held(&iommu_probe_device_lock);
 
 	mutex_lock(&group->mutex);
-	gdev = iso_find_gdev(group, dev);
+	gdev = iso_group_find(group, dev);
 	if (gdev)
 		iso_group_unlink_device(group, gdev);
 	/* iso_group_unlink_device() cleared it; the driver still needs it */
