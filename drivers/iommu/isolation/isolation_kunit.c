@@ -252,6 +252,21 @@ static struct iommu_group *mock_group(struct mock_dev *mdev)
 	return mdev->dev.iommu_group;
 }
 
+/* Two devices of one group, the setup most rules start from */
+static struct iommu_group *mock_pair(struct kunit *test,
+				     struct mock_dev **devs,
+				     struct iommu_domain **def)
+{
+	struct iommu_group *group;
+
+	devs[0] = mock_dev_add(test, 1);
+	devs[1] = mock_dev_add(test, 1);
+	group = mock_group(devs[0]);
+	if (def)
+		*def = iommu_group_default_domain(group);
+	return group;
+}
+
 /* Free a test's domain; a failed test may have left a group in it */
 static void mock_domain_put(void *data)
 {
@@ -451,10 +466,7 @@ static void default_domain_set_at_probe(struct kunit *test)
 	struct iommu_group *group;
 	int i;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 
 	KUNIT_ASSERT_NOT_NULL(test, def);
 	KUNIT_EXPECT_PTR_EQ(test, group->domain, def);
@@ -553,9 +565,7 @@ static void attach_attached_group_is_busy(struct kunit *test)
 	struct iommu_domain *dom1, *dom2;
 	struct iommu_group *group;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
+	group = mock_pair(test, devs, NULL);
 	dom1 = mock_user_domain(test, devs[0]);
 	dom2 = mock_user_domain(test, devs[0]);
 
@@ -574,9 +584,7 @@ static void attach_user_held_group_is_busy(struct kunit *test)
 	struct iommu_group *group;
 	struct iommu_domain *dom;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
+	group = mock_pair(test, devs, NULL);
 	dom = mock_user_domain(test, devs[0]);
 
 	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
@@ -596,10 +604,7 @@ static void attach_foreign_domain_is_invalid(struct kunit *test)
 	struct iommu_group *group;
 	unsigned int attaches;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 	foreign = mock_foreign_domain(test);
 	attaches = devs[0]->attaches + devs[1]->attaches;
 
@@ -683,10 +688,7 @@ static void detach_wrong_domain_is_invalid(struct kunit *test)
 	struct iommu_group *group;
 	unsigned int attaches;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 	dom = mock_user_domain(test, devs[0]);
 	other = mock_user_domain(test, devs[0]);
 
@@ -717,10 +719,7 @@ static void detach_keeps_user_held_group_blocked(struct kunit *test)
 	struct iommu_group *group;
 	int i, ret;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 	dom = mock_user_domain(test, devs[0]);
 
 	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
@@ -846,10 +845,7 @@ static void owner_dma_api_users_exclude_claim(struct kunit *test)
 	struct iommu_group *group;
 	int owner;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 
 	KUNIT_EXPECT_FALSE(test, iommu_group_dma_owner_claimed(group));
 	KUNIT_ASSERT_EQ(test, iommu_device_use_default_domain(&devs[0]->dev),
@@ -885,10 +881,7 @@ static void owner_claim_blocks_group(struct kunit *test)
 	struct iommu_group *group;
 	int owner, other;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 	dom = mock_user_domain(test, devs[0]);
 
 	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, &owner), 0);
@@ -945,10 +938,7 @@ static void owner_device_claims_counted(struct kunit *test)
 	struct iommu_group *group;
 	int owner, other;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 
 	KUNIT_ASSERT_EQ(test, iommu_device_claim_dma_owner(&devs[0]->dev,
 							   &owner), 0);
@@ -1071,9 +1061,7 @@ static void type_switch_without_holder(struct kunit *test)
 	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
 		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
+	group = mock_pair(test, devs, NULL);
 
 	/* From whatever the boot default is to a known start */
 	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
@@ -1113,10 +1101,7 @@ static void type_switch_with_holder_is_denied(struct kunit *test)
 	struct iommu_group *group;
 	int target;
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
-	def = iommu_group_default_domain(group);
+	group = mock_pair(test, devs, &def);
 	/* A switch that would succeed without the holder */
 	target = def->type == IOMMU_DOMAIN_IDENTITY ? IOMMU_DOMAIN_DMA :
 						      IOMMU_DOMAIN_IDENTITY;
@@ -1158,9 +1143,7 @@ static void type_switch_failure_keeps_default(struct kunit *test)
 	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
 		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
 
-	devs[0] = mock_dev_add(test, 1);
-	devs[1] = mock_dev_add(test, 1);
-	group = mock_group(devs[0]);
+	group = mock_pair(test, devs, NULL);
 	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_IDENTITY);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	def = iommu_group_default_domain(group);
