@@ -56,7 +56,6 @@ struct iommu_group {
 	/* Protects the members below; see the locking rules above */
 	struct mutex mutex;
 	struct list_head devices;
-	unsigned int dev_count;
 	struct iommu_domain *default_domain;
 	struct iommu_domain *blocking_domain;
 	struct iommu_domain *domain;
@@ -127,6 +126,8 @@ int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev);
 int iso_group_change_default_type(struct iommu_group *group, int type);
 int iso_check_domain_fits(struct iommu_domain *domain,
 			  struct iommu_group *group);
+int iso_attach_group_locked(struct iommu_domain *domain,
+			    struct iommu_group *group);
 
 /* sysfs.c */
 int iso_group_sysfs_init(struct iommu_group *group);

@@ -395,7 +395,7 @@ int iso_group_change_default_type(struct iommu_group *group, int type)
 		ret = iommu_dma_init_fq(group->default_domain);
 		if (!ret)
 			group->default_domain->type = IOMMU_DOMAIN_DMA_FQ;
-	} else if (!group->dev_count || group->owner_cnt) {
+	} else if (list_empty(&group->devices) || group->owner_cnt) {
 		ret = -EPERM;
 	} else {
 		ret = iso_setup_default_domain(group, type);
@@ -425,7 +425,7 @@ int iso_check_domain_fits(struct iommu_domain *domain,
 
 	lockdep_assert_held(&group->mutex);
 
-	if (!group->dev_count)
+	if (list_empty(&group->devices))
 		return -ENODEV;
 	dev = iso_group_first_dev(group);
 	if (!dev_has_iommu(dev) || dev_iommu_ops(dev) != domain->owner)
@@ -499,8 +499,8 @@ int domain_detach_group(struct iommu_domain *domain, struct iommu_group *group)
 EXPORT_SYMBOL_GPL(domain_detach_group);
 
 /* Attach for users of the legacy API: from the default or blocked state */
-static int iso_attach_group_locked(struct iommu_domain *domain,
-				   struct iommu_group *group)
+int iso_attach_group_locked(struct iommu_domain *domain,
+			    struct iommu_group *group)
 {
 	int ret;
 
@@ -589,8 +589,9 @@ int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 		return -ENODEV;
 
 	mutex_lock(&group->mutex);
-	ret = group->dev_count == 1 ? iso_attach_group_locked(domain, group) :
-				      -EINVAL;
+	ret = -EINVAL;
+	if (list_is_singular(&group->devices))
+		ret = iso_attach_group_locked(domain, group);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
@@ -609,7 +610,8 @@ void iommu_detach_device(struct iommu_domain *domain, struct device *dev)
 		return;
 
 	mutex_lock(&group->mutex);
-	if (!WARN_ON(domain != group->domain || group->dev_count != 1))
+	if (!WARN_ON(domain != group->domain ||
+		     !list_is_singular(&group->devices)))
 		iso_group_set_core_domain(group);
 	mutex_unlock(&group->mutex);
 }

@@ -103,7 +103,7 @@ static void iso_group_release(struct kref *ref)
 	struct iommu_group *group = container_of(ref, struct iommu_group, ref);
 
 	/* The last device took the domains with it */
-	WARN_ON_ONCE(group->dev_count || group->default_domain ||
+	WARN_ON_ONCE(!list_empty(&group->devices) || group->default_domain ||
 		     group->blocking_domain || group->owner_cnt);
 	WARN_ON_ONCE(!xa_empty(&group->pasid_array));
 	kobject_put(group->devices_kobj);
@@ -219,7 +219,6 @@ struct group_device *iso_group_link_device(struct iommu_group *group,
 	kref_get(&group->ref);
 	dev->iommu_group = group;
 	list_add_tail(&gdev->node, &group->devices);
-	group->dev_count++;
 	trace_add_device_to_group(group->id, dev);
 	dev_info(dev, "Adding to iommu group %d\n", group->id);
 	return gdev;
@@ -236,7 +235,6 @@ void iso_group_unlink_device(struct iommu_group *group,
 	lockdep_assert_held(&group->mutex);
 
 	list_del(&gdev->node);
-	group->dev_count--;
 	iso_device_sysfs_remove(group, gdev);
 	trace_remove_device_from_group(group->id, gdev->dev);
 	gdev->dev->iommu_group = NULL;

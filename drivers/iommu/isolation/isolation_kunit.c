@@ -406,8 +406,8 @@ static void enumeration_groups_devices_by_key(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, mock_group(a1), ga);
 	KUNIT_EXPECT_PTR_NE(test, gb, ga);
 	KUNIT_EXPECT_NE(test, iommu_group_id(ga), iommu_group_id(gb));
-	KUNIT_EXPECT_EQ(test, ga->dev_count, 2);
-	KUNIT_EXPECT_EQ(test, gb->dev_count, 1);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ga->devices), 2);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&gb->devices), 1);
 
 	got = iommu_group_get(&a1->dev);
 	KUNIT_EXPECT_PTR_EQ(test, got, ga);
@@ -449,7 +449,7 @@ static void enumeration_sysfs_links(struct kunit *test)
 	iommu_release_device(dev);
 	KUNIT_EXPECT_NULL(test, dev->iommu_group);
 	KUNIT_EXPECT_TRUE(test, a1->released);
-	KUNIT_EXPECT_EQ(test, group->dev_count, 1);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&group->devices), 1);
 	KUNIT_EXPECT_NULL(test, link_target(dev->kobj.sd, "iommu_group"));
 	KUNIT_EXPECT_NULL(test, link_target(dev->kobj.sd, "isolation_group"));
 	KUNIT_EXPECT_NULL(test, link_target(group->devices_kobj->sd,
@@ -999,13 +999,13 @@ static void lifetime_group_freed_on_last_put(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, a0->released);
 	KUNIT_EXPECT_NULL(test, a0->dev.iommu_group);
 	KUNIT_EXPECT_NULL(test, iommu_group_get(&a0->dev));
-	KUNIT_EXPECT_EQ(test, group->dev_count, 1);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&group->devices), 1);
 	KUNIT_EXPECT_NOT_NULL(test, group->default_domain);
 
 	/* The last device takes the domains, not the group */
 	iommu_release_device(&a1->dev);
 	KUNIT_EXPECT_TRUE(test, a1->released);
-	KUNIT_EXPECT_EQ(test, group->dev_count, 0);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&group->devices), 0);
 	KUNIT_EXPECT_NULL(test, group->default_domain);
 	KUNIT_EXPECT_NULL(test, group->domain);
 	KUNIT_EXPECT_EQ(test, mock_paging_live, live);

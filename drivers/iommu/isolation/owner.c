@@ -90,7 +90,7 @@ static int iso_take_ownership(struct iommu_group *group, void *owner)
 
 	lockdep_assert_held(&group->mutex);
 
-	if (!group->dev_count || !group->default_domain)
+	if (list_empty(&group->devices) || !group->default_domain)
 		return -ENODEV;
 	if (group->domain != group->default_domain ||
 	    !xa_empty(&group->pasid_array))

@@ -170,11 +170,7 @@ int iommu_attach_group_handle(struct iommu_domain *domain,
 			GFP_KERNEL);
 	if (ret)
 		goto out;
-	ret = iso_check_domain_fits(domain, group);
-	if (!ret && iso_group_state(group) == ISO_GROUP_ATTACHED)
-		ret = -EBUSY;
-	if (!ret)
-		ret = iso_group_set_domain(group, domain, false);
+	ret = iso_attach_group_locked(domain, group);
 	if (ret)
 		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
 out:

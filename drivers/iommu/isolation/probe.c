@@ -126,7 +126,7 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 		ops->release_device(dev);
 	dev->iommu_group = NULL;
 
-	if (!group->dev_count) {
+	if (list_empty(&group->devices)) {
 		WARN_ON_ONCE(group->owner_cnt);
 		dead.default_domain = group->default_domain;
 		dead.blocking_domain = group->blocking_domain;
@@ -331,8 +331,9 @@ int bus_iommu_probe(const struct bus_type *bus)
 	list_for_each_entry_safe(group, next, &new_groups, probe_node) {
 		mutex_lock(&group->mutex);
 		list_del_init(&group->probe_node);
-		ret = group->dev_count ? iso_setup_default_domain(group, 0) :
-					 0;
+		ret = 0;
+		if (!list_empty(&group->devices))
+			ret = iso_setup_default_domain(group, 0);
 		if (!ret)
 			for_each_group_device(group, gdev)
 				iommu_setup_dma_ops(gdev->dev);
