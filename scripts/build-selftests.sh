@@ -32,6 +32,8 @@ note "building isolation selftests for $arch"
 mkdir -p "$dst"
 make -s -C "$src/tools/testing/selftests/isolation" OUTPUT="$dst" \
 	CC="${cross}gcc" KHDR_INCLUDES="-isystem $hdr/include" all
+# tools/isolation/lsisolation, which the lsisolation_check selftest runs
+make -s -C "$src/tools/isolation" O="$dst" CC="${cross}gcc" LDFLAGS=-static
 rm -rf "$dst/expected"
 cp -r "$TOP/tools/testing/selftests/isolation/expected" "$dst/expected" 2>/dev/null || true
 rm -f "$dst"/*.o

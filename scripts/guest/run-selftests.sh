@@ -9,7 +9,7 @@ case ${ISOLATION_MACHINE:-} in
 # sPAPR: the default domain is the platform's own (no DMA API domain types)
 # and VFIO offers the sPAPR TCE v2 container instead of type1.
 pseries) tests="groups sysfs_mode vfio_spapr" ;;
-*) tests="groups domain_type sysfs_mode vfio_type1 vfio_cdev viability ownership hotplug" ;;
+*) tests="groups domain_type sysfs_mode vfio_type1 vfio_cdev viability ownership hotplug lsisolation_check" ;;
 esac
 # ISOLATION_TESTS narrows the list (make check-quick TESTS="groups ...")
 tests=${ISOLATION_TESTS:-$tests}
