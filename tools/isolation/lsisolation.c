@@ -808,6 +808,11 @@ static void reason_text(struct reason *r, const struct edge *e)
 	}
 }
 
+static int cmp_dev_name(const void *a, const void *b)
+{
+	return strcmp(devs[*(const int *)a].name, devs[*(const int *)b].name);
+}
+
 /* Union-find over device indices, for what the reasons connect */
 static int uf[MAX_DEVS];
 
@@ -865,6 +870,7 @@ static void explain(const struct group *g, struct explain *x, bool split)
 				add_unique(r->dev, &r->nr, f->b);
 			uf_join(f->a, f->b);
 		}
+		qsort(r->dev, r->nr, sizeof(r->dev[0]), cmp_dev_name);
 		reason_text(r, e);
 		if (split) {
 			size_t at = strlen(r->text);
