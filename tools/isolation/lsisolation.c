@@ -134,7 +134,7 @@ static const char *sysfs_root = "/sys";
 static const char *prog = "lsisolation";
 static bool verbose;
 
-static void __attribute__((format(printf, 1, 2))) err(const char *fmt, ...)
+static void err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -156,7 +156,7 @@ static bool read_line(const char *path, char *buf, size_t len)
 	buf[0] = '\0';
 	if (!f)
 		return false;
-	ok = fgets(buf, len, f) != NULL;
+	ok = fgets(buf, len, f);
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
 	return ok;
@@ -253,7 +253,9 @@ static void read_pci(struct dev *d)
 
 	d->pci = true;
 	d->exp_type = -1;
-	sscanf(d->name, "%x:%x:%x.%x", &d->dom, &d->bus, &d->slot, &d->fn);
+	/* a name that is no PCI address gets a bus number no device has */
+	if (sscanf(d->name, "%x:%x:%x.%x", &d->dom, &d->bus, &d->slot, &d->fn) != 4)
+		d->bus = UINT_MAX;
 	snprintf(path, sizeof(path), "%s/config", d->path);
 	fd = open(path, O_RDONLY);
 	if (fd >= 0) {
@@ -454,7 +456,7 @@ static struct group *find_group(int id)
 /* VFIO drivers: vfio-pci and its variant drivers (mlx5_vfio_pci, ...) */
 static bool driver_is_vfio(const char *drv)
 {
-	return strstr(drv, "vfio") != NULL;
+	return strstr(drv, "vfio");
 }
 
 /* Drivers that do not use the DMA API (driver_managed_dma) */
@@ -818,8 +820,10 @@ static int uf[MAX_DEVS];
 
 static int uf_find(int x)
 {
-	while (uf[x] != x)
-		x = uf[x] = uf[uf[x]];
+	while (uf[x] != x) {
+		uf[x] = uf[uf[x]];
+		x = uf[x];
+	}
 	return x;
 }
 
@@ -879,8 +883,9 @@ static void explain(const struct group *g, struct explain *x, bool split)
 				 "; yet ");
 			for (k = 0; k < r->nr; k++) {
 				at = strlen(r->text);
-				snprintf(r->text + at, sizeof(r->text) - at, "%s%s is in group %d",
-					 k ? ", " : "", devs[r->dev[k]].name, devs[r->dev[k]].group);
+				snprintf(r->text + at, sizeof(r->text) - at,
+					 "%s%s is in group %d", k ? ", " : "",
+					 devs[r->dev[k]].name, devs[r->dev[k]].group);
 			}
 			at = strlen(r->text);
 			snprintf(r->text + at, sizeof(r->text) - at,
@@ -918,7 +923,8 @@ static void explain(const struct group *g, struct explain *x, bool split)
 					list[n++] = g->dev[i];
 			cat_names(part, sizeof(part), list, n);
 			snprintf(r->text + strlen(r->text), sizeof(r->text) - strlen(r->text),
-				 "%s%s%s%s", k ? " | " : "", n > 1 ? "(" : "", part, n > 1 ? ")" : "");
+				 "%s%s%s%s", k ? " | " : "", n > 1 ? "(" : "", part,
+				 n > 1 ? ")" : "");
 		}
 		snprintf(r->text + strlen(r->text), sizeof(r->text) - strlen(r->text),
 			 " share the group by the IOMMU driver's rule (one group per bus, host bridge or IOMMU) or a DMA alias quirk (not visible in sysfs)");
@@ -1147,83 +1153,85 @@ static void print_group_json(const struct group *g, bool first)
 
 /* Command line ------------------------------------------------------------ */
 
+static const char help_text[] =
+	"NAME\n"
+	"    lsisolation - list IOMMU isolation groups and explain why devices share them\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    lsisolation [-v] [-j] [-g GROUP | -d DEVICE] [-r DIR]\n"
+	"    lsisolation -h\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Lists the IOMMU groups of /sys/kernel/iommu_groups: for each group its\n"
+	"    default domain type, who holds it (none, dma-api or user), which domain\n"
+	"    it is in, and its devices with vendor:device, class, kind and driver.\n"
+	"\n"
+	"    For each group of more than one device it explains why they share it,\n"
+	"    from the PCI config space of the devices (/sys/bus/pci/devices/*/config;\n"
+	"    the capability lists, ACS, and multifunction bit are parsed here):\n"
+	"      alias            behind a PCIe-to-PCI or conventional bridge, requests\n"
+	"                       carry the bridge's requester ID\n"
+	"      multifunction    functions of one device with no ACS between them\n"
+	"      upstream-no-acs  a bridge above the device lacks ACS (or does not\n"
+	"                       enable it), so it does not isolate what is below it\n"
+	"      switch-peers     downstream ports of one switch lacking ACS: devices\n"
+	"                       below them can reach each other peer-to-peer\n"
+	"      unexplained      not visible in config space: the IOMMU driver's own\n"
+	"                       grouping or a DMA alias quirk\n"
+	"    A warning is printed when config space says devices of different groups\n"
+	"    are not isolated (a kernel ACS quirk for the device, or a kernel that\n"
+	"    splits the ports of an ACS-less switch, as stock Linux does).\n"
+	"\n"
+	"    It says whether VFIO can use the group: only when no device of it is\n"
+	"    bound to a driver that uses the DMA API (vfio-pci, pcieport, pci-stub\n"
+	"    and unbound devices are fine), and names each device that blocks it.\n"
+	"\n"
+	"    With the isolation-group core the holder and domain come from the\n"
+	"    group's holder and domain files; on other kernels the holder is\n"
+	"    inferred from the drivers (vfio => user, a DMA-API driver => dma-api)\n"
+	"    and the domain is not reported. Reading config space beyond 64 bytes\n"
+	"    needs root; without it ACS cannot be seen.\n"
+	"\n"
+	"OPTIONS\n"
+	"    -g, --group GROUP     only group number GROUP\n"
+	"    -d, --device DEVICE   only the group of DEVICE (a PCI address such as\n"
+	"                          0000:00:03.0 or 00:03.0, or a sysfs device name)\n"
+	"    -j, --json            JSON output for scripts (see OUTPUT)\n"
+	"    -r, --sysfs-root DIR  read DIR instead of /sys (a copy or a fake tree)\n"
+	"    -v, --verbose         also ACS state per port and reserved regions\n"
+	"    -h, --help            this text\n"
+	"\n"
+	"OUTPUT\n"
+	"    Text: one block per group, \"Group N: type T, holder H, domain D\", a\n"
+	"    line per device (name, vendor:device, class, kind, driver or \"-\"),\n"
+	"    then \"why:\", \"VFIO:\" and \"warning:\" lines.\n"
+	"\n"
+	"    JSON: {\"sysfs_root\", \"isolation_core\": bool, \"groups\": [{\"group\",\n"
+	"    \"type\", \"name\", \"holder\", \"holder_source\" (sysfs|inferred),\n"
+	"    \"domain\", \"devices\": [{\"name\", \"bus\", \"driver\", \"kind\",\n"
+	"    \"vendor\", \"device\", \"class\", \"multifunction\", \"pcie\", \"parent\",\n"
+	"    \"config_bytes\", \"acs\": {\"cap\", \"ctrl\"} or null, \"acs_enabled\",\n"
+	"    \"acs_note\"}], \"vfio\": {\"usable\", \"held_by_user\",\n"
+	"    \"blockers\": [{\"device\", \"driver\", \"text\"}]}, \"why\": [{\"kind\",\n"
+	"    \"devices\", \"via\", \"text\"}], \"warnings\": [same]}]}. Absent values\n"
+	"    are null.\n"
+	"\n"
+	"EXIT STATUS\n"
+	"    0  success (also when there are no groups)\n"
+	"    1  wrong use: unknown option, bad argument, no such group or device,\n"
+	"       or a device without a group\n"
+	"    2  sysfs cannot be read (no DIR/bus/pci/devices)\n"
+	"\n"
+	"EXAMPLES\n"
+	"    lsisolation                 all groups, explained\n"
+	"    lsisolation -d 00:03.0      the group of 0000:00:03.0\n"
+	"    lsisolation -g 7 -v         group 7 with ACS states\n"
+	"    lsisolation --json | jq '.groups[] | select(.vfio.usable)'\n"
+	"    lsisolation -r /tmp/fake-sys --json\n";
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-"NAME\n"
-"    lsisolation - list IOMMU isolation groups and explain why devices share them\n"
-"\n"
-"SYNOPSIS\n"
-"    lsisolation [-v] [-j] [-g GROUP | -d DEVICE] [-r DIR]\n"
-"    lsisolation -h\n"
-"\n"
-"DESCRIPTION\n"
-"    Lists the IOMMU groups of /sys/kernel/iommu_groups: for each group its\n"
-"    default domain type, who holds it (none, dma-api or user), which domain\n"
-"    it is in, and its devices with vendor:device, class, kind and driver.\n"
-"\n"
-"    For each group of more than one device it explains why they share it,\n"
-"    from the PCI config space of the devices (/sys/bus/pci/devices/*/config;\n"
-"    the capability lists, ACS, and multifunction bit are parsed here):\n"
-"      alias            behind a PCIe-to-PCI or conventional bridge, requests\n"
-"                       carry the bridge's requester ID\n"
-"      multifunction    functions of one device with no ACS between them\n"
-"      upstream-no-acs  a bridge above the device lacks ACS (or does not\n"
-"                       enable it), so it does not isolate what is below it\n"
-"      switch-peers     downstream ports of one switch lacking ACS: devices\n"
-"                       below them can reach each other peer-to-peer\n"
-"      unexplained      not visible in config space: the IOMMU driver's own\n"
-"                       grouping or a DMA alias quirk\n"
-"    A warning is printed when config space says devices of different groups\n"
-"    are not isolated (a kernel ACS quirk for the device, or a kernel that\n"
-"    splits the ports of an ACS-less switch, as stock Linux does).\n"
-"\n"
-"    It says whether VFIO can use the group: only when no device of it is\n"
-"    bound to a driver that uses the DMA API (vfio-pci, pcieport, pci-stub\n"
-"    and unbound devices are fine), and names each device that blocks it.\n"
-"\n"
-"    With the isolation-group core the holder and domain come from the\n"
-"    group's holder and domain files; on other kernels the holder is\n"
-"    inferred from the drivers (vfio => user, a DMA-API driver => dma-api)\n"
-"    and the domain is not reported. Reading config space beyond 64 bytes\n"
-"    needs root; without it ACS cannot be seen.\n"
-"\n"
-"OPTIONS\n"
-"    -g, --group GROUP     only group number GROUP\n"
-"    -d, --device DEVICE   only the group of DEVICE (a PCI address such as\n"
-"                          0000:00:03.0 or 00:03.0, or a sysfs device name)\n"
-"    -j, --json            JSON output for scripts (see OUTPUT)\n"
-"    -r, --sysfs-root DIR  read DIR instead of /sys (a copy or a fake tree)\n"
-"    -v, --verbose         also ACS state per port and reserved regions\n"
-"    -h, --help            this text\n"
-"\n"
-"OUTPUT\n"
-"    Text: one block per group, \"Group N: type T, holder H, domain D\", a\n"
-"    line per device (name, vendor:device, class, kind, driver or \"-\"),\n"
-"    then \"why:\", \"VFIO:\" and \"warning:\" lines.\n"
-"\n"
-"    JSON: {\"sysfs_root\", \"isolation_core\": bool, \"groups\": [{\"group\",\n"
-"    \"type\", \"name\", \"holder\", \"holder_source\" (sysfs|inferred),\n"
-"    \"domain\", \"devices\": [{\"name\", \"bus\", \"driver\", \"kind\",\n"
-"    \"vendor\", \"device\", \"class\", \"multifunction\", \"pcie\", \"parent\",\n"
-"    \"config_bytes\", \"acs\": {\"cap\", \"ctrl\"} or null, \"acs_enabled\",\n"
-"    \"acs_note\"}], \"vfio\": {\"usable\", \"held_by_user\",\n"
-"    \"blockers\": [{\"device\", \"driver\", \"text\"}]}, \"why\": [{\"kind\",\n"
-"    \"devices\", \"via\", \"text\"}], \"warnings\": [same]}]}. Absent values\n"
-"    are null.\n"
-"\n"
-"EXIT STATUS\n"
-"    0  success (also when there are no groups)\n"
-"    1  bad usage: unknown option, bad argument, no such group or device,\n"
-"       or a device without a group\n"
-"    2  sysfs cannot be read (no DIR/bus/pci/devices)\n"
-"\n"
-"EXAMPLES\n"
-"    lsisolation                 all groups, explained\n"
-"    lsisolation -d 00:03.0      the group of 0000:00:03.0\n"
-"    lsisolation -g 7 -v         group 7 with ACS states\n"
-"    lsisolation --json | jq '.groups[] | select(.vfio.usable)'\n"
-"    lsisolation -r /tmp/fake-sys --json\n");
+	fputs(help_text, f);
 }
 
 static bool parse_group_arg(const char *s, int *id)

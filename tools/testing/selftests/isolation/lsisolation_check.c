@@ -412,13 +412,26 @@ static bool no_dma_driver(const char *drv)
 	       !strcmp(drv, "pci-stub");
 }
 
-/* Topology BDFs, or SKIP when the machine does not have the devices */
-#define TOPO_BDF(topo, name) ({ \
-	struct iso_dev *_d = iso_topology_find(&(topo), name); \
-	if (!_d || !_d->bdf[0]) \
-		SKIP(return, "no %s in this machine's topology", name); \
-	_d->bdf; \
-})
+/*
+ * The BDFs of topology devices @names (NULL-terminated) into @bdf; the
+ * first name the machine lacks, or NULL when it has them all.
+ */
+static const char *topo_bdfs(const char * const *names, const char **bdf)
+{
+	static struct iso_topology topo;
+	struct iso_dev *d;
+	int i;
+
+	if (iso_topology_load(&topo))
+		return "/harness/topology";
+	for (i = 0; names[i]; i++) {
+		d = iso_topology_find(&topo, names[i]);
+		if (!d || !d->bdf[0])
+			return names[i];
+		bdf[i] = d->bdf;
+	}
+	return NULL;
+}
 
 /* Tests ------------------------------------------------------------------- */
 
@@ -470,11 +483,10 @@ TEST(groups_match_sysfs)
 			EXPECT_STREQ("inferred", jstr(jg, "holder_source"));
 		}
 		snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d/domain", ids[g]);
-		if (!iso_read(path, val, sizeof(val))) {
-			EXPECT_STREQ(val, jstr(jg, "domain"));
-		} else {
-			EXPECT_STREQ("", jstr(jg, "domain"));
-		}
+		/* EXPECT_*() are not single statements: no if/else around them */
+		if (iso_read(path, val, sizeof(val)))
+			val[0] = '\0';
+		EXPECT_STREQ(val, jstr(jg, "domain"));
 
 		n = iso_group_devices(ids[g], names, MAX_GROUP_DEVS);
 		jd = jget(jg, "devices");
@@ -535,14 +547,17 @@ TEST(vfio_verdict)
 /* The devices behind the PCIe-to-PCI bridge: by the bridge's alias */
 TEST(why_alias)
 {
-	struct iso_topology topo;
+	static const char * const names[] = { "ppb", "edu-pb1", "edu-pb2", NULL };
+	const char *bdf[3], *missing;
 	const char *ppb, *pb1, *pb2;
 	struct jval *doc, *jg, *r;
 
-	ASSERT_EQ(0, iso_topology_load(&topo));
-	ppb = TOPO_BDF(topo, "ppb");
-	pb1 = TOPO_BDF(topo, "edu-pb1");
-	pb2 = TOPO_BDF(topo, "edu-pb2");
+	missing = topo_bdfs(names, bdf);
+	if (missing)
+		SKIP(return, "no %s on this machine", missing);
+	ppb = bdf[0];
+	pb1 = bdf[1];
+	pb2 = bdf[2];
 	doc = TOOL_JSON("");
 	jg = group_of(doc, iso_dev_group(pb1));
 	ASSERT_NE(NULL, jg) TH_LOG("%s has no group in the tool's output", pb1);
@@ -556,13 +571,16 @@ TEST(why_alias)
 /* The conventional multifunction edu: functions without ACS */
 TEST(why_multifunction)
 {
-	struct iso_topology topo;
+	static const char * const names[] = { "edu-mf0", "edu-mf1", NULL };
+	const char *bdf[2], *missing;
 	const char *mf0, *mf1;
 	struct jval *doc, *jg, *r;
 
-	ASSERT_EQ(0, iso_topology_load(&topo));
-	mf0 = TOPO_BDF(topo, "edu-mf0");
-	mf1 = TOPO_BDF(topo, "edu-mf1");
+	missing = topo_bdfs(names, bdf);
+	if (missing)
+		SKIP(return, "no %s on this machine", missing);
+	mf0 = bdf[0];
+	mf1 = bdf[1];
 	if (iso_dev_group(mf0) < 0 || iso_dev_group(mf0) != iso_dev_group(mf1))
 		SKIP(return, "%s and %s do not share a group here", mf0, mf1);
 	doc = TOOL_JSON("");
@@ -579,16 +597,20 @@ TEST(why_multifunction)
  */
 TEST(why_switch)
 {
-	struct iso_topology topo;
-	const char *dsw1, *dsw2, *dsw3, *sw1, *sw2;
+	static const char * const names[] = {
+		"dsw1", "dsw2", "dsw3", "edu-sw1", "edu-sw2", NULL
+	};
+	const char *dsw1, *dsw2, *dsw3, *sw1, *sw2, *bdf[5], *missing;
 	struct jval *doc, *jg, *r;
 
-	ASSERT_EQ(0, iso_topology_load(&topo));
-	dsw1 = TOPO_BDF(topo, "dsw1");
-	dsw2 = TOPO_BDF(topo, "dsw2");
-	dsw3 = TOPO_BDF(topo, "dsw3");
-	sw1 = TOPO_BDF(topo, "edu-sw1");
-	sw2 = TOPO_BDF(topo, "edu-sw2");
+	missing = topo_bdfs(names, bdf);
+	if (missing)
+		SKIP(return, "no %s on this machine", missing);
+	dsw1 = bdf[0];
+	dsw2 = bdf[1];
+	dsw3 = bdf[2];
+	sw1 = bdf[3];
+	sw2 = bdf[4];
 	if (iso_dev_group(sw1) < 0)
 		SKIP(return, "%s has no group", sw1);
 	doc = TOOL_JSON("");
@@ -637,7 +659,7 @@ TEST(all_explained)
 		}
 	}
 	if (strcmp(iso_machine(), "vtd"))
-		SKIP(return, "%d unexplained groups on %s: only vtd is known to follow PCI rules alone",
+		SKIP(return, "%d unexplained groups on %s (only vtd follows PCI rules alone)",
 		     unexplained, iso_machine());
 	EXPECT_EQ(0, unexplained);
 }
@@ -649,15 +671,16 @@ TEST(selection_and_errors)
 		"-g 999999", "-g x", "-d 0000:ff:1f.7", "--no-such-option",
 		"-g 1 -d 00:00.0", "extra-argument",
 	};
-	struct iso_topology topo;
+	static const char * const names[] = { "edu-rp1", NULL };
+	const char *bdf, *missing;
 	struct jval *doc, *groups, *id;
 	char args[128];
-	const char *bdf;
 	int status, i, group;
 	char *out;
 
-	ASSERT_EQ(0, iso_topology_load(&topo));
-	bdf = TOPO_BDF(topo, "edu-rp1");
+	missing = topo_bdfs(names, &bdf);
+	if (missing)
+		SKIP(return, "no %s on this machine", missing);
 	group = iso_dev_group(bdf);
 	if (group < 0)
 		SKIP(return, "%s has no group", bdf);
@@ -673,7 +696,7 @@ TEST(selection_and_errors)
 	doc = TOOL_JSON(args);
 	EXPECT_EQ(1, jget(doc, "groups")->nr);
 
-	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+	for (i = 0; i < (int)ARRAY_SIZE(bad); i++) {
 		free(run_tool(bad[i], &status));
 		EXPECT_EQ(1, status) TH_LOG("lsisolation %s: exit %d", bad[i], status);
 	}
