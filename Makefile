@@ -21,6 +21,7 @@ help:
 	@echo "make vm MACHINE=vtd [VARIANT=isolation] [RUN='cmd']   a shell or a command in a guest"
 	@echo "make writeback    save edits made in build/tree/isolation into the repository"
 	@echo "make lint         checkpatch --strict and sparse on our code"
+	@echo "make docs         Sphinx and kernel-doc on our documentation, warnings fail"
 
 deps:
 	@$(S)/deps.sh install
@@ -79,6 +80,10 @@ writeback:
 
 lint: deps
 	@$(S)/lint.sh
+
+.PHONY: docs
+docs: deps
+	@$(S)/docs.sh
 
 clean:
 	rm -rf build

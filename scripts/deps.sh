@@ -19,6 +19,8 @@ PACKAGES=(
 	busybox-static
 	# lint
 	sparse coccinelle
+	# docs (Sphinx with the kernel's extensions)
+	python3-sphinx
 )
 
 missing() {
