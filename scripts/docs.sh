@@ -96,12 +96,13 @@ if [ $rc != 0 ] || grep -qiE 'warning|error' "$log"; then
 	cat "$log"
 	die "Sphinx: warnings or errors in our pages (exit $rc)"
 fi
-note "Sphinx: $(echo $PAGES | wc -w) pages, ABI of iommu_groups, kernel-doc of our sources: no warnings"
+note "Sphinx: $(wc -w <<< "$PAGES") pages, ABI of iommu_groups, kernel-doc of our sources: no warnings"
 
 # kernel-doc on every source file, documented in a page or not
 n=0
 kdoc_log=$docs/kernel-doc.log
 : > "$kdoc_log"
+# shellcheck disable=SC2086 # the globs of KDOC_SRC, in the tree
 for f in $(cd "$tree" && echo $KDOC_SRC); do
 	(cd "$tree" && scripts/kernel-doc -none -Wall "$f") >> "$kdoc_log" 2>&1 || true
 	n=$((n + 1))
@@ -111,6 +112,13 @@ if [ -s "$kdoc_log" ]; then
 	die "kernel-doc: warnings in our sources"
 fi
 note "kernel-doc -Wall: $n files, no warnings"
+
+# Kernel rst style: lines of at most 80 columns (tabs at 8)
+long=$(for p in $PAGES; do
+	expand "$tree/Documentation/$p" |
+		awk -v f="Documentation/$p" 'length > 80 { print f ":" FNR ": " length " columns" }'
+done)
+[ -z "$long" ] || { echo "$long"; die "lines longer than 80 columns"; }
 
 # The ABI files in get_abi.pl's own check
 out=$(perl "$tree/scripts/get_abi.pl" validate --dir "$docs/abi/Documentation/ABI" 2>&1)
