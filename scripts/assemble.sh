@@ -11,6 +11,11 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
+# One assembly at a time: make targets and helpers may run it in parallel
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.assemble.lock"
+flock 9
+
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 STOCK=$TREES/stock
 STAGE=$TREES/.stage

@@ -21,7 +21,7 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get('BUILD', os.path.join(TOP, 'build'))
-LOGS = os.path.join(BUILD, 'logs')
+LOGS = os.environ.get('LOGS') or os.path.join(BUILD, 'logs')
 sys.path.insert(0, os.path.join(TOP, 'scripts'))
 import vm  # noqa: E402
 

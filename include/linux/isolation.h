@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/*
+/**
+ * DOC: isolation group states
+ *
  * Isolation-group core: the kernel-internal API of IOMMU groups beyond
  * what <linux/iommu.h> declares.
  *
@@ -8,12 +10,15 @@
  * is set up and used by the DMA API. A group is in exactly one of these
  * states:
  *
- *   default   - every device is in the default domain; DMA-API drivers
- *               may bind and use the DMA API.
- *   blocked   - a user (VFIO, iommufd) holds the group and no domain is
- *               attached: all DMA is blocked.
- *   attached  - every device is in a domain attached with
- *               domain_attach_group() or iommu_attach_group().
+ * default
+ *	every device is in the default domain; DMA-API drivers may bind
+ *	and use the DMA API.
+ * blocked
+ *	a user (VFIO, iommufd) holds the group and no domain is attached:
+ *	all DMA is blocked.
+ * attached
+ *	every device is in a domain attached with domain_attach_group() or
+ *	iommu_attach_group().
  *
  * Outside the default state dma_supported() is false for the group's
  * devices and DMA-API drivers cannot bind to them.
@@ -21,17 +26,30 @@
 #ifndef __LINUX_ISOLATION_H
 #define __LINUX_ISOLATION_H
 
+#include <linux/iommu.h>
 #include <linux/types.h>
 
 struct device;
-struct iommu_domain;
-struct iommu_group;
 
 #ifdef CONFIG_IOMMU_ISOLATION_GROUPS
 int domain_attach_group(struct iommu_domain *domain, struct iommu_group *group);
 int domain_detach_group(struct iommu_domain *domain, struct iommu_group *group);
 bool iommu_dev_dma_api_usable(struct device *dev);
 #else
+/* Without the core, callers such as VFIO make the legacy calls. */
+static inline int domain_attach_group(struct iommu_domain *domain,
+				      struct iommu_group *group)
+{
+	return iommu_attach_group(domain, group);
+}
+
+static inline int domain_detach_group(struct iommu_domain *domain,
+				      struct iommu_group *group)
+{
+	iommu_detach_group(domain, group);
+	return 0;
+}
+
 static inline bool iommu_dev_dma_api_usable(struct device *dev)
 {
 	return true;

@@ -127,6 +127,8 @@ int iso_group_change_default_type(struct iommu_group *group, int type);
 int iso_check_domain_fits(struct iommu_domain *domain,
 			  struct iommu_group *group);
 int iso_attach_group_locked(struct iommu_domain *domain,
+			    struct iommu_group *group, bool strict);
+int iso_detach_group_locked(struct iommu_domain *domain,
 			    struct iommu_group *group);
 
 /* sysfs.c */

@@ -438,15 +438,18 @@ int iso_check_domain_fits(struct iommu_domain *domain,
  * @domain: the domain, allocated for the group's IOMMU
  * @group: the group
  *
- * Only a group whose devices are all in their default domain can be
- * attached; while it is attached its devices cannot use the DMA API.
- * All or nothing: if the IOMMU driver refuses a device, every device
- * returns to the default domain.
+ * Only a group whose devices are all in the core's domain can be attached:
+ * the default domain, or, while a user holds the group
+ * (iommu_group_claim_dma_owner()), the blocking domain that stands in for
+ * it so that nothing the DMA API mapped stays reachable. While it is
+ * attached the group's devices cannot use the DMA API. All or nothing: if
+ * the IOMMU driver refuses a device, every device returns to the domain it
+ * was in.
  *
  * Context: process; takes the group's mutex.
- * Return: 0; -EBUSY if the group is not in its default domain (already
- * attached, held by a user, or not set up); -EINVAL if @domain belongs
- * to another IOMMU; -ENODEV for an empty group; or the driver's error.
+ * Return: 0; -EBUSY if another domain is attached or the group has no
+ * default domain yet; -EINVAL if @domain belongs to another IOMMU; -ENODEV
+ * for an empty group; or the driver's error.
  */
 int domain_attach_group(struct iommu_domain *domain, struct iommu_group *group)
 {
@@ -456,25 +459,33 @@ int domain_attach_group(struct iommu_domain *domain, struct iommu_group *group)
 		return -EINVAL;
 
 	mutex_lock(&group->mutex);
-	ret = iso_check_domain_fits(domain, group);
-	if (!ret && iso_group_state(group) != ISO_GROUP_DEFAULT)
-		ret = -EBUSY;
-	if (!ret)
-		ret = iso_group_set_domain(group, domain, false);
+	ret = iso_attach_group_locked(domain, group, true);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(domain_attach_group);
 
+int iso_detach_group_locked(struct iommu_domain *domain,
+			    struct iommu_group *group)
+{
+	lockdep_assert_held(&group->mutex);
+
+	if (!domain || group->domain != domain ||
+	    domain == group->default_domain ||
+	    domain == group->blocking_domain)
+		return -EINVAL;
+	iso_group_set_core_domain(group);
+	return 0;
+}
+
 /**
- * domain_detach_group() - return every device of a group to its default
+ * domain_detach_group() - return every device of a group to the core's
  *	domain
  * @domain: the domain attached with domain_attach_group()
  * @group: the group
  *
- * A group that a user holds (iommu_group_claim_dma_owner()) and attached
- * with iommu_attach_group() goes back to blocked instead: the user still
- * holds it.
+ * The devices go back to the default domain, or, while a user holds the
+ * group, to the blocking domain: the user still holds it.
  *
  * Context: process; takes the group's mutex.
  * Return: 0, or -EINVAL if @group is not attached to @domain (nothing is
@@ -482,33 +493,45 @@ EXPORT_SYMBOL_GPL(domain_attach_group);
  */
 int domain_detach_group(struct iommu_domain *domain, struct iommu_group *group)
 {
-	int ret = 0;
+	int ret;
 
 	if (!domain || !group)
 		return -EINVAL;
 
 	mutex_lock(&group->mutex);
-	if (group->domain != domain || domain == group->default_domain ||
-	    domain == group->blocking_domain)
-		ret = -EINVAL;
-	else
-		iso_group_set_core_domain(group);
+	ret = iso_detach_group_locked(domain, group);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(domain_detach_group);
 
-/* Attach for users of the legacy API: from the default or blocked state */
+/*
+ * A group takes a new domain only from the core's domain (default, or
+ * blocked while held). @strict is domain_attach_group()'s rule; the legacy
+ * API also attaches a group that has no default domain yet, as it always
+ * did.
+ */
 int iso_attach_group_locked(struct iommu_domain *domain,
-			    struct iommu_group *group)
+			    struct iommu_group *group, bool strict)
 {
 	int ret;
+
+	lockdep_assert_held(&group->mutex);
 
 	ret = iso_check_domain_fits(domain, group);
 	if (ret)
 		return ret;
-	if (iso_group_state(group) == ISO_GROUP_ATTACHED)
+	switch (iso_group_state(group)) {
+	case ISO_GROUP_DEFAULT:
+	case ISO_GROUP_BLOCKED:
+		break;
+	case ISO_GROUP_UNSET:
+		if (!strict)
+			break;
+		fallthrough;
+	default:
 		return -EBUSY;
+	}
 	return iso_group_set_domain(group, domain, false);
 }
 
@@ -517,8 +540,8 @@ int iso_attach_group_locked(struct iommu_domain *domain,
  * @domain: the domain
  * @group: the group
  *
- * As domain_attach_group(), but also from the blocked state of a group
- * claimed with iommu_group_claim_dma_owner() (the VFIO and iommufd flow).
+ * As domain_attach_group(), but also for a group that has no default
+ * domain yet (the rule of the legacy API).
  *
  * Return: 0, -EBUSY if another domain is attached, or an errno.
  */
@@ -527,7 +550,7 @@ int iommu_attach_group(struct iommu_domain *domain, struct iommu_group *group)
 	int ret;
 
 	mutex_lock(&group->mutex);
-	ret = iso_attach_group_locked(domain, group);
+	ret = iso_attach_group_locked(domain, group, false);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
@@ -591,7 +614,7 @@ int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 	mutex_lock(&group->mutex);
 	ret = -EINVAL;
 	if (list_is_singular(&group->devices))
-		ret = iso_attach_group_locked(domain, group);
+		ret = iso_attach_group_locked(domain, group, false);
 	mutex_unlock(&group->mutex);
 	return ret;
 }

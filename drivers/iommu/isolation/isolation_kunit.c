@@ -577,23 +577,77 @@ static void attach_attached_group_is_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, domain_detach_group(dom1, group), 0);
 }
 
-/* Rule 3: a group a user holds cannot be attached */
-static void attach_user_held_group_is_busy(struct kunit *test)
+/*
+ * Rule 3 with a user (VFIO): the blocking domain stands in for the default
+ * one while the group is held, so the holder attaches from there, a second
+ * domain is refused, and detaching leaves the group blocked, not in the
+ * DMA API's domain.
+ */
+static void attach_user_held_group(struct kunit *test)
 {
 	struct mock_dev *devs[2];
+	struct iommu_domain *def, *dom, *dom2;
 	struct iommu_group *group;
-	struct iommu_domain *dom;
 
-	group = mock_pair(test, devs, NULL);
+	group = mock_pair(test, devs, &def);
+	dom = mock_user_domain(test, devs[0]);
+	dom2 = mock_user_domain(test, devs[0]);
+
+	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	expect_devs_in(test, devs, 2, dom, "attached while held");
+	KUNIT_EXPECT_EQ(test, domain_attach_group(dom2, group), -EBUSY);
+	KUNIT_EXPECT_EQ(test, domain_attach_group(dom, group), -EBUSY);
+	expect_devs_in(test, devs, 2, dom, "after a refused second attach");
+	KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&devs[0]->dev));
+
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom2, group), -EINVAL);
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test, group->domain, group->blocking_domain);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "detached, held");
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), -EINVAL);
+
+	iommu_group_release_dma_owner(group);
+	expect_devs_in(test, devs, 2, def, "released");
+}
+
+/* Rule 3 for iommufd: the attach handle lives exactly as long as the attach */
+static void attach_handle_recorded(struct kunit *test)
+{
+	struct iommu_attach_handle handle = {}, other = {};
+	struct mock_dev *devs[2];
+	struct iommu_domain *def, *dom;
+	struct iommu_group *group;
+
+	group = mock_pair(test, devs, &def);
 	dom = mock_user_domain(test, devs[0]);
 
 	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
-	KUNIT_EXPECT_EQ(test, domain_attach_group(dom, group), -EBUSY);
-	KUNIT_EXPECT_PTR_EQ(test, group->domain, group->blocking_domain);
-	expect_devs_in(test, devs, 2, &mock_blocked_domain, "held");
+	KUNIT_ASSERT_EQ(test, domain_attach_group_handle(dom, group, &handle),
+			0);
+	expect_devs_in(test, devs, 2, dom, "attached with a handle");
+	KUNIT_EXPECT_PTR_EQ(test, handle.domain, dom);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    iommu_attach_handle_get(group, IOMMU_NO_PASID, 0),
+			    &handle);
+	/* A refused second attach leaves the first handle in place */
+	KUNIT_EXPECT_EQ(test, domain_attach_group_handle(dom, group, &other),
+			-EBUSY);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    iommu_attach_handle_get(group, IOMMU_NO_PASID, 0),
+			    &handle);
+
+	KUNIT_EXPECT_EQ(test, domain_detach_group_handle(def, group), -EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    iommu_attach_handle_get(group, IOMMU_NO_PASID, 0),
+			    &handle);
+	KUNIT_EXPECT_EQ(test, domain_detach_group_handle(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    iommu_attach_handle_get(group, IOMMU_NO_PASID, 0),
+			    ERR_PTR(-ENOENT));
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "detached, held");
 	iommu_group_release_dma_owner(group);
-	expect_devs_in(test, devs, 2, iommu_group_default_domain(group),
-		       "released");
+	expect_devs_in(test, devs, 2, def, "released");
 }
 
 /* Rule 3: a domain of another IOMMU driver is refused untouched */
@@ -1237,7 +1291,8 @@ static struct kunit_case isolation_core_cases[] = {
 	KUNIT_CASE(default_domain_follows_driver_type),
 	KUNIT_CASE(attach_moves_every_device),
 	KUNIT_CASE(attach_attached_group_is_busy),
-	KUNIT_CASE(attach_user_held_group_is_busy),
+	KUNIT_CASE(attach_user_held_group),
+	KUNIT_CASE(attach_handle_recorded),
 	KUNIT_CASE(attach_foreign_domain_is_invalid),
 	KUNIT_CASE(attach_failure_rolls_back),
 	KUNIT_CASE(detach_returns_to_default),

@@ -147,6 +147,81 @@ iommu_attach_handle_get(struct iommu_group *group, ioasid_t pasid,
 }
 EXPORT_SYMBOL_NS_GPL(iommu_attach_handle_get, IOMMUFD_INTERNAL);
 
+/* Record @handle for IOMMU_NO_PASID and attach, or neither */
+static int iso_attach_group_handle(struct iommu_domain *domain,
+				   struct iommu_group *group,
+				   struct iommu_attach_handle *handle,
+				   bool strict)
+{
+	int ret;
+
+	if (handle)
+		handle->domain = domain;
+
+	mutex_lock(&group->mutex);
+	ret = xa_insert(&group->pasid_array, IOMMU_NO_PASID, handle,
+			GFP_KERNEL);
+	if (ret)
+		goto out;
+	ret = iso_attach_group_locked(domain, group, strict);
+	if (ret)
+		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
+out:
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
+/**
+ * domain_attach_group_handle() - domain_attach_group() with an attach handle
+ * @domain: the domain, allocated for the group's IOMMU
+ * @group: the group
+ * @handle: recorded for IOMMU_NO_PASID while @domain is attached, so that
+ *	the fault path finds the attachment (iommu_attach_handle_get())
+ *
+ * The rules and errors of domain_attach_group(); iommufd attaches this way.
+ *
+ * Context: process; takes the group's mutex.
+ * Return: 0 or an errno as domain_attach_group(); -EBUSY also if a handle
+ * is recorded already. On failure nothing is changed.
+ */
+int domain_attach_group_handle(struct iommu_domain *domain,
+			       struct iommu_group *group,
+			       struct iommu_attach_handle *handle)
+{
+	if (!domain || !group)
+		return -EINVAL;
+	return iso_attach_group_handle(domain, group, handle, true);
+}
+EXPORT_SYMBOL_NS_GPL(domain_attach_group_handle, IOMMUFD_INTERNAL);
+
+/**
+ * domain_detach_group_handle() - undo domain_attach_group_handle()
+ * @domain: the attached domain
+ * @group: the group
+ *
+ * As domain_detach_group(); the handle is forgotten too.
+ *
+ * Context: process; takes the group's mutex.
+ * Return: 0, or -EINVAL if @group is not attached to @domain (nothing is
+ * changed then).
+ */
+int domain_detach_group_handle(struct iommu_domain *domain,
+			       struct iommu_group *group)
+{
+	int ret;
+
+	if (!group)
+		return -EINVAL;
+
+	mutex_lock(&group->mutex);
+	ret = iso_detach_group_locked(domain, group);
+	if (!ret)
+		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(domain_detach_group_handle, IOMMUFD_INTERNAL);
+
 /**
  * iommu_attach_group_handle() - iommu_attach_group() with an attach handle
  * @domain: the domain
@@ -160,22 +235,7 @@ int iommu_attach_group_handle(struct iommu_domain *domain,
 			      struct iommu_group *group,
 			      struct iommu_attach_handle *handle)
 {
-	int ret;
-
-	if (handle)
-		handle->domain = domain;
-
-	mutex_lock(&group->mutex);
-	ret = xa_insert(&group->pasid_array, IOMMU_NO_PASID, handle,
-			GFP_KERNEL);
-	if (ret)
-		goto out;
-	ret = iso_attach_group_locked(domain, group);
-	if (ret)
-		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
-out:
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_attach_group_handle(domain, group, handle, false);
 }
 EXPORT_SYMBOL_NS_GPL(iommu_attach_group_handle, IOMMUFD_INTERNAL);
 
