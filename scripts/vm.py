@@ -351,6 +351,9 @@ def main():
                     help='console only to --log; print only test output')
     ap.add_argument('--qemu-arg', action='append', default=[],
                     help='extra QEMU argument (repeatable)')
+    ap.add_argument('--initrd-overlay', action='append', default=[],
+                    help='compressed cpio archive appended to the '
+                    'initramfs (repeatable)')
     args = ap.parse_args()
 
     arch, image, mopts, cmdline = MACHINES[args.machine]
@@ -366,6 +369,10 @@ def main():
     initrd = os.path.join(tmp, 'initrd.gz')
     with open(initrd, 'wb') as f:
         f.write(make_initramfs(args, arch, topo))
+        # the kernel unpacks concatenated archives one after the other
+        for overlay in args.initrd_overlay:
+            with open(overlay, 'rb') as o:
+                shutil.copyfileobj(o, f)
     qmp_path = os.path.join(tmp, 'qmp.sock')
 
     cmd = [QEMU[arch], '-accel', 'tcg', '-nodefaults', '-nographic',
