@@ -10,7 +10,7 @@ MACHINES ?=
 
 .PHONY: help deps assemble kernels kernel-% selftests peer demo check \
 	check-quick check-debug bench-boot vm writeback lint clean \
-	kernel-isolation-x86_64-off
+	kernel-isolation-x86_64-off realusers
 
 help:
 	@echo "make demo         build the isolation kernel, boot vtd: groups and a VFIO DMA round trip"
@@ -48,11 +48,15 @@ selftests: kernels
 peer: deps
 	@$(S)/build-peer.sh x86_64
 
+# Debian's QEMU and DPDK for the realusers suite (an initramfs overlay)
+realusers: deps
+	@$(S)/build-realusers.sh
+
 demo: kernel-isolation-x86_64
 	@$(S)/build-selftests.sh x86_64 isolation
 	@$(S)/demo.sh
 
-check: selftests peer
+check: selftests peer realusers
 	@$(S)/check-nm.sh x86_64
 	@$(S)/check.py --variants $(VARIANTS) $(if $(MACHINES),--machines $(MACHINES))
 	@$(S)/boot-cost.py --machine vtd

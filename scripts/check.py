@@ -47,7 +47,21 @@ SUITES = {
     # the series applied with CONFIG_IOMMU_ISOLATION_GROUPS=n: must give
     # the results of stock
     'option-off': (['vtd'], 'sh /harness/run-selftests.sh', [], '', 'off'),
+    # VFIO users that are not ours: Debian's QEMU assigning an edu to a
+    # nested guest, Debian's dpdk-testpmd on two e1000e (REALUSERS_ARGS)
+    'realusers': (['vtd'], 'sh /harness/realusers.sh', ['realusers'], ''),
 }
+
+# vm.py options of the realusers suite: the overlay of scripts/
+# build-realusers.sh, memory for the nested guest, and the SSE4.2 that
+# Debian's DPDK is built for (the default qemu64 CPU lacks it)
+REALUSERS_ARGS = ['--memory', '3G', '--initrd-overlay',
+                  os.path.join(BUILD, 'realusers', 'overlay.cpio.gz'),
+                  '--qemu-arg=-cpu',
+                  '--qemu-arg=qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt',
+                  '--file', os.path.join(TOP, 'scripts', 'guest',
+                                         'realusers.sh') +
+                  ':/harness/realusers.sh']
 
 TS = r'(?:\[\s*\d+\.\d+\]\s)?'
 # Kernel messages that fail a run whatever the tests said
@@ -164,6 +178,11 @@ def run(args, suite, machine, variant, flavour):
         for fn in sorted(os.listdir(peer)):
             vmargs += ['--file', '%s:/harness/peer/%s' %
                        (os.path.join(peer, fn), fn)]
+    if 'realusers' in extra:
+        if flavour:
+            return None         # plain kernels only (TCG in TCG on KASAN)
+        # the nested guest boots the kernel under test too
+        vmargs += REALUSERS_ARGS + ['--file', kernel + ':/realusers/bzImage']
     for attempt in (1, 2):
         t0 = time.time()
         p = subprocess.run(vmargs, stdout=subprocess.PIPE,
@@ -204,6 +223,8 @@ def run(args, suite, machine, variant, flavour):
         res['failed'].append('guest: ' + (p.stderr.strip().splitlines() or
                                           ['exit %d' % p.returncode])[-1])
     res['secs'] = secs
+    # "# time NAME: N s" lines of the suite, printed with its result
+    res['times'] = [x[len('# time '):] for x in user if x.startswith('# time ')]
     res['kunit'] = kres
     res['log'] = log
     res['tag'] = tag
@@ -259,6 +280,8 @@ def main():
             print('%-34s %3d passed, %d failed, %d skipped, %d xfail (%.0fs)'
                   % (r['tag'], r['pass'], r['fail'], r['skip'], r['xfail'],
                      r['secs']), flush=True)
+            for n in r['times']:
+                print('    time %s' % n)
             for n in r['failed']:
                 print('    FAIL %s  (log: %s)' % (n, r['log']))
             for n in sorted(set(r['known'])):
