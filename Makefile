@@ -10,7 +10,8 @@ MACHINES ?=
 
 .PHONY: help deps assemble kernels kernel-% selftests peer demo check \
 	check-quick check-debug bench-boot vm writeback lint clean \
-	kernel-isolation-x86_64-off realusers
+	kernel-isolation-x86_64-off realusers series series-am series-bisect \
+	check-series
 
 help:
 	@echo "make demo         build the isolation kernel, boot vtd: groups and a VFIO DMA round trip"
@@ -22,6 +23,10 @@ help:
 	@echo "make writeback    save edits made in build/tree/isolation into the repository"
 	@echo "make lint         checkpatch --strict and sparse on our code"
 	@echo "make docs         Sphinx and kernel-doc on our documentation, warnings fail"
+	@echo "make series       the series as sent: build/series/ (format-patch --cover-letter)"
+	@echo "make series-am    git am of build/series/ onto a clean 6.12.y gives the harness tree"
+	@echo "make series-bisect  every patch of the series builds the x86_64 isolation kernel"
+	@echo "make check-series lint, docs, series-am and series-bisect: what a submission needs"
 
 deps:
 	@$(S)/deps.sh install
@@ -58,6 +63,8 @@ demo: kernel-isolation-x86_64
 
 check: selftests peer realusers
 	@$(S)/check-nm.sh x86_64
+	@$(S)/docs.sh
+	@$(S)/series.sh am
 	@$(S)/check.py --variants $(VARIANTS) $(if $(MACHINES),--machines $(MACHINES))
 	@$(S)/boot-cost.py --machine vtd
 
@@ -88,6 +95,17 @@ lint: deps
 .PHONY: docs
 docs: deps
 	@$(S)/docs.sh
+
+series: deps
+	@$(S)/series.sh export
+
+series-am: deps
+	@$(S)/series.sh am
+
+series-bisect: deps
+	@$(S)/series.sh bisect
+
+check-series: lint docs series-am series-bisect
 
 clean:
 	rm -rf build

@@ -19,6 +19,8 @@ PACKAGES=(
 	busybox-static
 	# lint
 	sparse coccinelle
+	# checkpatch runs scripts/spdxcheck.py on new files
+	python3-ply python3-git
 	# docs (Sphinx with the kernel's extensions)
 	python3-sphinx
 )
@@ -42,7 +44,9 @@ install)
 	fi
 	echo "==> installing: ${need[*]}" >&2
 	[ "$(id -u)" = 0 ] && sudo= || sudo=sudo
-	$sudo apt-get update -q
+	# A mirror that is mid-sync for one architecture's index fails the
+	# update; the install below still finds what it needs, or says so.
+	$sudo apt-get update -q || echo "warning: apt-get update failed; installing from the old index" >&2
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
 	;;
 *)

@@ -49,6 +49,7 @@ arch_image() {
 variant_tree() {
 	case $1 in
 	stock|isolation) echo "$TREES/$1" ;;
+	export) echo "$TREES/export" ;;	# the series as sent (series.sh)
 	*) die "unknown variant '$1' (stock or isolation)" ;;
 	esac
 }
