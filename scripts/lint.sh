@@ -54,6 +54,20 @@ for f in "${ours[@]}"; do
 done
 note "checkpatch --strict: ${#ours[@]} files, ${#mails[@]} patches of the series"
 
+# get_maintainer.pl names our MAINTAINERS entry for every patch of the
+# series and every file it adds
+gm=(env PATH="/usr/bin:$PATH" "$src/scripts/get_maintainer.pl" --no-git --no-git-fallback --no-rolestats)
+entry="IOMMU ISOLATION-GROUP CORE"
+for p in "${mails[@]}"; do
+	(cd "$src" && "${gm[@]}" --roles "$p" 2>/dev/null) | grep -qF "$entry" ||
+		{ echo "get_maintainer.pl: $entry not named for $(basename "$p")"; fail=1; }
+done
+for f in "${ours[@]}" $(git -C "$TOP" ls-files --cached --others --exclude-standard -- $KERNEL_DIRS | grep -vE '\.(c|h)$'); do
+	(cd "$src" && "${gm[@]}" --roles -f "$f" 2>/dev/null) | grep -qF "$entry" ||
+		{ echo "get_maintainer.pl: $entry not named for $f"; fail=1; }
+done
+note "get_maintainer.pl: $entry named for ${#mails[@]} patches and every new file"
+
 # kernel-doc: every comment of our kernel files, all warnings on
 mapfile -t kdoc < <(printf '%s\n' "${ours[@]}" | grep -E '^(drivers|include)/')
 out=$(cd "$src" && scripts/kernel-doc -none -Wall "${kdoc[@]}" 2>&1 || true)

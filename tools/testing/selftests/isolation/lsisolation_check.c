@@ -558,13 +558,27 @@ TEST(why_alias)
 	ppb = bdf[0];
 	pb1 = bdf[1];
 	pb2 = bdf[2];
+	/*
+	 * Some IOMMU drivers refuse a second device on the bridge's ID
+	 * (SMMUv3) or every device behind it (virtio-iommu): see the
+	 * "refused" lines of expected/. Explain the ones that have a group.
+	 */
+	if (iso_dev_group(pb1) < 0) {
+		pb1 = pb2;
+		pb2 = NULL;
+	} else if (iso_dev_group(pb2) < 0) {
+		pb2 = NULL;
+	}
+	if (iso_dev_group(pb1) < 0)
+		SKIP(return, "no device behind %s has a group here", ppb);
 	doc = TOOL_JSON("");
 	jg = group_of(doc, iso_dev_group(pb1));
 	ASSERT_NE(NULL, jg) TH_LOG("%s has no group in the tool's output", pb1);
 	r = find_reason(jg, "why", "alias", pb1);
 	ASSERT_NE(NULL, r) TH_LOG("no alias reason for %s", pb1);
 	EXPECT_STREQ(ppb, jstr(r, "via"));
-	EXPECT_TRUE(jlist_has(jget(r, "devices"), pb2));
+	if (pb2)
+		EXPECT_TRUE(jlist_has(jget(r, "devices"), pb2));
 	EXPECT_NE(NULL, strstr(jstr(r, "text") ?: "", "PCIe-to-PCI bridge"));
 }
 
