@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Lint our code: checkpatch --strict on every patch of the series and on
-# every new kernel file, sparse on drivers/iommu and drivers/vfio of the
+# every new kernel file, sparse on drivers/iommu, drivers/vfio, kernel/dma of the
 # isolation kernel. Fails on any warning in our files.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -102,7 +102,7 @@ out=$(kernel_out isolation x86_64)
 [ -f "$out/.config" ] || "$TOP/scripts/build-kernel.sh" isolation x86_64
 mapfile -t touched < <({ printf '%s\n' "${ours[@]}"; git -C "$src" diff --name-only base "$(cat "$TREES/.series-tip")"; } | sort -u)
 in_src isolation make -s -C "$SRC" O="$out" C=2 CHECK="sparse" CC="ccache gcc" \
-	drivers/iommu/ drivers/vfio/ > "$out/sparse.log" 2>&1 || { tail -20 "$out/sparse.log"; die "sparse run failed"; }
+	drivers/iommu/ drivers/vfio/ kernel/dma/ > "$out/sparse.log" 2>&1 || { tail -20 "$out/sparse.log"; die "sparse run failed"; }
 n=0
 for f in "${touched[@]}"; do
 	[ -n "$f" ] || continue
@@ -110,7 +110,7 @@ for f in "${touched[@]}"; do
 		n=$((n + 1))
 	fi
 done
-note "sparse: drivers/iommu drivers/vfio, $(grep -c 'warning:' "$out/sparse.log" || true) warnings in base code, $n of our files with warnings"
+note "sparse: drivers/iommu drivers/vfio kernel/dma, $(grep -c 'warning:' "$out/sparse.log" || true) warnings in base code, $n of our files with warnings"
 [ $n = 0 ] || fail=1
 [ $fail = 0 ] || die "lint found problems"
 note "lint clean"
