@@ -578,10 +578,10 @@ static void attach_attached_group_is_busy(struct kunit *test)
 }
 
 /*
- * Rule 3 with a user (VFIO): the blocking domain stands in for the default
- * one while the group is held, so the holder attaches from there, a second
- * domain is refused, and detaching leaves the group blocked, not in the
- * DMA API's domain.
+ * Rules 3 and 4 with a user (VFIO): the blocking domain stands in for the
+ * default one while the group is held, so the holder attaches from there,
+ * a second domain is refused, and detaching leaves the group blocked, not
+ * in the DMA API's domain.
  */
 static void attach_user_held_group(struct kunit *test)
 {
@@ -605,7 +605,15 @@ static void attach_user_held_group(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
 	KUNIT_EXPECT_PTR_EQ(test, group->domain, group->blocking_domain);
 	expect_devs_in(test, devs, 2, &mock_blocked_domain, "detached, held");
+	/* Not handed to the DMA API while the user still holds it */
+	KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&devs[0]->dev));
+	KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&devs[1]->dev));
 	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), -EINVAL);
+
+	/* The same through the legacy attach */
+	KUNIT_ASSERT_EQ(test, iommu_attach_group(dom, group), 0);
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "legacy, held");
 
 	iommu_group_release_dma_owner(group);
 	expect_devs_in(test, devs, 2, def, "released");
@@ -759,46 +767,6 @@ static void detach_wrong_domain_is_invalid(struct kunit *test)
 	/* In the default domain there is nothing to detach */
 	KUNIT_EXPECT_EQ(test, domain_detach_group(def, group), -EINVAL);
 	expect_devs_in(test, devs, 2, def, "detached");
-}
-
-/*
- * Rule 4 with ownership: a user-held group is never in its default
- * domain (core.h), so detaching the user's domain must not hand the
- * group to the DMA API while the user still holds it.
- */
-static void detach_keeps_user_held_group_blocked(struct kunit *test)
-{
-	struct mock_dev *devs[2];
-	struct iommu_domain *def, *dom;
-	struct iommu_group *group;
-	int i, ret;
-
-	group = mock_pair(test, devs, &def);
-	dom = mock_user_domain(test, devs[0]);
-
-	KUNIT_ASSERT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
-	KUNIT_ASSERT_EQ(test, iommu_attach_group(dom, group), 0);
-	expect_devs_in(test, devs, 2, dom, "attached by the user");
-
-	ret = domain_detach_group(dom, group);
-	/* Refused and unchanged, or back to blocked: never to default */
-	if (ret) {
-		KUNIT_EXPECT_PTR_EQ(test, group->domain, dom);
-		expect_devs_in(test, devs, 2, dom, "after a refused detach");
-	} else {
-		expect_devs_in(test, devs, 2, &mock_blocked_domain,
-			       "detached while held");
-	}
-	KUNIT_EXPECT_PTR_NE(test, group->domain, def);
-	for (i = 0; i < 2; i++) {
-		KUNIT_EXPECT_PTR_NE(test, devs[i]->domain, def);
-		KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&devs[i]->dev));
-	}
-
-	if (group->domain == dom)
-		iommu_detach_group(dom, group);
-	iommu_group_release_dma_owner(group);
-	expect_devs_in(test, devs, 2, def, "released");
 }
 
 /* Rule 5: a device hot-added to an attached group joins that domain */
@@ -1297,7 +1265,6 @@ static struct kunit_case isolation_core_cases[] = {
 	KUNIT_CASE(attach_failure_rolls_back),
 	KUNIT_CASE(detach_returns_to_default),
 	KUNIT_CASE(detach_wrong_domain_is_invalid),
-	KUNIT_CASE(detach_keeps_user_held_group_blocked),
 	KUNIT_CASE(hotadd_enters_attached_domain),
 	KUNIT_CASE(hotadd_enters_blocked_domain),
 	KUNIT_CASE(hotadd_gets_default_dma_ops),
