@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Lint our code: checkpatch --strict on every patch of the series and on
-# every new kernel file, sparse on drivers/iommu, drivers/vfio, kernel/dma of the
-# isolation kernel. Fails on any warning in our files.
+# Lint our code: checkpatch --strict on every patch of the series (as sent)
+# and on every new kernel file, get_maintainer.pl, kernel-doc and Sphinx
+# (docs.sh), coccicheck, and sparse on drivers/iommu, drivers/vfio and
+# kernel/dma of the isolation kernel. Fails on any warning in our files.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -68,14 +69,8 @@ for f in "${ours[@]}" $(git -C "$TOP" ls-files --cached --others --exclude-stand
 done
 note "get_maintainer.pl: $entry named for ${#mails[@]} patches and every new file"
 
-# kernel-doc: every comment of our kernel files, all warnings on
-mapfile -t kdoc < <(printf '%s\n' "${ours[@]}" | grep -E '^(drivers|include)/')
-out=$(cd "$src" && scripts/kernel-doc -none -Wall "${kdoc[@]}" 2>&1 || true)
-if [ -n "$out" ]; then
-	echo "$out"
-	fail=1
-fi
-note "kernel-doc -Wall: ${#kdoc[@]} files"
+# kernel-doc -Wall on our sources, and Sphinx over the pages that use it
+"$TOP/scripts/docs.sh" || fail=1
 
 # coccicheck: the kernel's semantic patches, report mode, on our folders.
 # Two of them embed OCaml, which Debian's spatch runs only with the OCaml

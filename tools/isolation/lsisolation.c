@@ -282,22 +282,13 @@ static void read_pci(struct dev *d)
 
 /* Devices and groups ------------------------------------------------------ */
 
-static int find_dev_path(const char *path)
+/* Index of the device whose sysfs path (or, @by_name, name) is @key, or -1 */
+static int find_dev(const char *key, bool by_name)
 {
 	int i;
 
 	for (i = 0; i < nr_devs; i++)
-		if (!strcmp(devs[i].path, path))
-			return i;
-	return -1;
-}
-
-static int find_dev_name(const char *name)
-{
-	int i;
-
-	for (i = 0; i < nr_devs; i++)
-		if (!strcmp(devs[i].name, name))
+		if (!strcmp(by_name ? devs[i].name : devs[i].path, key))
 			return i;
 	return -1;
 }
@@ -312,7 +303,7 @@ static int add_dev(const char *link)
 
 	if (!realpath(link, path))
 		return -1;
-	i = find_dev_path(path);
+	i = find_dev(path, false);
 	if (i >= 0)
 		return i;
 	if (nr_devs == MAX_DEVS) {
@@ -374,7 +365,7 @@ static int scan_pci(void)
 		if (!slash)
 			continue;
 		*slash = '\0';
-		j = find_dev_path(parent);
+		j = find_dev(parent, false);
 		if (j >= 0 && devs[j].pci)
 			devs[i].parent = j;
 	}
@@ -1324,7 +1315,7 @@ int main(int argc, char **argv)
 	find_edges();
 
 	if (device[0]) {
-		i = find_dev_name(device);
+		i = find_dev(device, true);
 		if (i < 0) {
 			err("no such device: %s", device);
 			return EXIT_USAGE;
