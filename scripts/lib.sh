@@ -5,7 +5,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 TREES=$BUILD/tree
 OUT=$BUILD/out
-LOGS=$BUILD/logs
+LOGS=${LOGS:-$BUILD/logs}	# console logs; check.py reads LOGS too
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/isolation-ccache}
 # Every kernel is compiled through one path, $SRC, onto which the chosen
 # variant's tree is bind-mounted in a private mount namespace (in_src), so

@@ -329,6 +329,14 @@ class Qmp:
                 self.events.append(msg)
 
 
+def open_log(path):
+    """Open the --log file for writing, creating its folder: callers pass
+    paths such as build/logs/demo.log that a fresh clone does not have."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    return open(path, 'w')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--machine', default='vtd', choices=sorted(MACHINES))
@@ -364,6 +372,8 @@ def main():
     if not os.path.exists(kernel):
         sys.exit('vm.py: no kernel at %s (make kernels first)' % kernel)
     topo = read_topology(args.machine)
+    # before anything that needs cleaning up if the log cannot be opened
+    log = open_log(args.log) if args.log and not args.shell else None
 
     tmp = tempfile.mkdtemp(prefix='isolation-vm-')
     initrd = os.path.join(tmp, 'initrd.gz')
@@ -388,7 +398,6 @@ def main():
         os.execvp(cmd[0], cmd)
     cmd += ['-serial', 'stdio']
 
-    log = open(args.log, 'w') if args.log else None
     if log:
         log.write('# ' + ' '.join(shlex.quote(a) for a in cmd) + '\n')
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
