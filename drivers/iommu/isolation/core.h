@@ -5,28 +5,35 @@
  * Locking (this header owns both locks the core takes):
  *
  *   iommu_probe_device_lock  (global, defined in iommu.c)
- *     Serialises membership: probing a device into a group and releasing
- *     it from its group. Held across group lookup, so two devices that
+ *     Serialises membership: a device joins or leaves a group, by probe,
+ *     release or iommu_group_add_device()/iommu_group_remove_device(),
+ *     only under it. Held across group lookup, so two devices that
  *     belong together cannot create two groups. Never taken on the
  *     attach, ownership or DMA paths.
  *
  *   group->mutex  (one per group)
- *     Protects everything in struct iommu_group below it: the device
- *     list, the domains, the owner count and owner, and the PASID array
- *     (whose xa_lock additionally covers lockless readers).
+ *     Protects everything in struct iommu_group below it: the domains,
+ *     the owner count and owner, the members outside the domain and the
+ *     PASID array (whose xa_lock additionally covers lockless readers).
+ *     The device list changes under both locks, so either one is enough
+ *     to walk it.
  *
  *   dev->iommu->lock  (owned by the IOMMU drivers)
  *
  * Lock order: iommu_probe_device_lock -> group->mutex -> dev->iommu->lock.
  * Two group mutexes are never held at once. No global lock is taken to
- * attach, detach, claim or release a group.
+ * attach, detach, claim or release a group, and no lock at all on the
+ * DMA map path (iommu_deferred_attach()).
  *
  * Invariants, checked where the state changes (iso_group_check()):
  *   - group->domain is NULL only before the default domain is set up;
- *     then every device of the group is attached to group->domain.
+ *     then every device of the group not marked outside is attached to
+ *     group->domain.
  *   - group->owner is set only while group->owner_cnt > 0.
  *   - a user-held group (owner set) is never in its default domain,
  *     unless the driver's default domain is its blocking domain.
+ *   - group->dma_api_off is set only while a domain attached with
+ *     domain_attach_group() is the group's domain.
  */
 #ifndef __IOMMU_ISOLATION_CORE_H
 #define __IOMMU_ISOLATION_CORE_H
@@ -62,6 +69,10 @@ struct iommu_group {
 	/* DMA-API drivers bound plus user claims; see owner.c */
 	unsigned int owner_cnt;
 	void *owner;
+	/* Taken from the DMA API by domain_attach_group() */
+	bool dma_api_off;
+	/* Members the driver could not put into the group's domain */
+	unsigned int outside_cnt;
 	struct xarray pasid_array;
 };
 
@@ -70,6 +81,12 @@ struct group_device {
 	struct device *dev;
 	/* Name of the link in the group's devices/ directory */
 	char *name;
+	/*
+	 * Not in the group's domain: the driver refused it (a hot-add into a
+	 * held group, a failed rollback). No driver may use its DMA until a
+	 * later move takes it in.
+	 */
+	bool outside;
 };
 
 #define for_each_group_device(group, gdev) \
@@ -112,24 +129,30 @@ void iso_group_unlink_device(struct iommu_group *group,
 			     struct group_device *gdev);
 struct group_device *iso_group_find(struct iommu_group *group,
 				    struct device *dev);
+void iso_group_drop_device(struct iommu_group *group, struct device *dev);
 void iso_group_check(struct iommu_group *group);
 
-/* domain.c */
+/* domain.c; the flags of iso_group_move() */
+#define ISO_FROM_CORE		BIT(0)
+#define ISO_TAKE_DMA_API	BIT(1)
+#define ISO_HANDLE		BIT(2)
+#define ISO_DETACH		BIT(3)
+
+int __iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
+		     struct iommu_attach_handle *handle, unsigned int flags);
+int iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
+		   struct iommu_attach_handle *handle, unsigned int flags);
 int iso_group_set_domain(struct iommu_group *group,
 			 struct iommu_domain *domain, bool must_succeed);
-int iso_device_enter_domain(struct iommu_group *group, struct device *dev);
+int iso_device_enter_domain(struct iommu_group *group,
+			    struct group_device *gdev);
 int iso_setup_default_domain(struct iommu_group *group, int target_type);
 void iso_group_set_core_domain(struct iommu_group *group);
+void iso_group_setup_dma_ops(struct iommu_group *group);
 struct iommu_domain *iso_group_alloc_domain(struct iommu_group *group,
 					    unsigned int type);
 int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev);
 int iso_group_change_default_type(struct iommu_group *group, int type);
-int iso_check_domain_fits(struct iommu_domain *domain,
-			  struct iommu_group *group);
-int iso_attach_group_locked(struct iommu_domain *domain,
-			    struct iommu_group *group, bool strict);
-int iso_detach_group_locked(struct iommu_domain *domain,
-			    struct iommu_group *group);
 
 /* sysfs.c */
 int iso_group_sysfs_init(struct iommu_group *group);

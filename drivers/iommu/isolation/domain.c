@@ -101,6 +101,7 @@ static int iso_device_set_domain(struct iommu_group *group, struct device *dev,
 				 struct iommu_domain *domain,
 				 bool must_succeed)
 {
+	struct iommu_domain *block;
 	int ret;
 
 	lockdep_assert_held(&group->mutex);
@@ -121,76 +122,132 @@ static int iso_device_set_domain(struct iommu_group *group, struct device *dev,
 	}
 
 	ret = iso_device_attach(domain, dev);
-	if (ret && must_succeed && group->blocking_domain &&
-	    group->blocking_domain != domain)
-		/* Do not leave the device on a domain about to be freed */
-		iso_device_attach(group->blocking_domain, dev);
+	if (!ret || !must_succeed)
+		return ret;
+	/* The old domain is about to go away: block the device instead */
+	block = group->blocking_domain ?: dev_iommu_ops(dev)->blocked_domain;
+	if (block && block != domain)
+		iso_device_attach(block, dev);
 	return ret;
 }
 
+/* Try the members outside the group's domain again */
+static void iso_group_retry_outside(struct iommu_group *group)
+{
+	struct group_device *gdev;
+
+	if (!group->outside_cnt)
+		return;
+	for_each_group_device(group, gdev) {
+		if (gdev->outside &&
+		    !iso_device_set_domain(group, gdev->dev, group->domain,
+					   false)) {
+			gdev->outside = false;
+			group->outside_cnt--;
+		}
+	}
+}
+
+static void iso_set_outside(struct iommu_group *group,
+			    struct group_device *gdev)
+{
+	if (!gdev->outside) {
+		gdev->outside = true;
+		group->outside_cnt++;
+	}
+}
+
 /*
- * Move every device of @group to @domain. On failure the devices already
- * moved return to the group's current domain and the error is returned;
- * with @must_succeed the remaining devices are still moved and the group
- * ends in @domain (used where the old domain is about to go away).
+ * Move every device of @group to @domain. On failure every device,
+ * including the one the driver refused (VT-d and AMD-Vi block it before
+ * they refuse), returns to the group's current domain and the error is
+ * returned. With @must_succeed (the old domain is going away) the group
+ * ends in @domain; a device the driver refuses is blocked and stays
+ * outside the group's domain until a later move takes it. Members
+ * already outside do not make a move fail.
  */
 int iso_group_set_domain(struct iommu_group *group,
 			 struct iommu_domain *domain, bool must_succeed)
 {
 	struct iommu_domain *old = group->domain;
-	struct group_device *gdev, *failed;
-	int ret, first_err = 0;
+	struct group_device *gdev, *failed = NULL;
+	int ret = 0, err = 0;
 
 	lockdep_assert_held(&group->mutex);
 
 	if (WARN_ON_ONCE(!domain))
 		return -EINVAL;
-	if (group->domain == domain)
+	if (old == domain)
 		return 0;
 
 	for_each_group_device(group, gdev) {
-		ret = iso_device_set_domain(group, gdev->dev, domain,
-					    must_succeed);
-		if (!ret)
+		if (gdev->outside)
 			continue;
-		if (!must_succeed)
+		err = iso_device_set_domain(group, gdev->dev, domain,
+					    must_succeed);
+		if (err && !must_succeed) {
+			failed = gdev;
 			goto rollback;
-		first_err = first_err ?: ret;
+		}
+		if (err) {
+			dev_warn(gdev->dev, "refused the domain of iommu group %d: %d\n",
+				 group->id, err);
+			iso_set_outside(group, gdev);
+			ret = ret ?: err;
+		}
 	}
 	group->domain = domain;
+	iso_group_retry_outside(group);
 	iso_group_check(group);
-	/*
-	 * A device that joined while the group was elsewhere was set up
-	 * for that domain's DMA ops; back home, all get the default's.
-	 */
-	if (old && domain == group->default_domain)
-		for_each_group_device(group, gdev)
-			iommu_setup_dma_ops(gdev->dev);
-	return first_err;
+	return ret;
 
 rollback:
-	failed = gdev;
 	for_each_group_device(group, gdev) {
+		/* A driver must take back a domain the device was just in */
+		if (old && !gdev->outside &&
+		    iso_device_set_domain(group, gdev->dev, old, true))
+			iso_set_outside(group, gdev);
 		if (gdev == failed)
 			break;
-		/* A driver must take back a domain the device was just in */
-		if (old)
-			WARN_ON(iso_device_set_domain(group, gdev->dev, old,
-						      true));
 	}
-	return ret;
+	return err;
 }
 
-/* A device joining @group enters the group's current domain */
-int iso_device_enter_domain(struct iommu_group *group, struct device *dev)
+/*
+ * A device joining @group enters the group's current domain. If it
+ * cannot and the group is held or attached, it stays a member outside
+ * that domain: it can still reach the other members, so it must not be
+ * given to a DMA-API driver as a device of no group would be.
+ */
+int iso_device_enter_domain(struct iommu_group *group,
+			    struct group_device *gdev)
 {
+	struct device *dev = gdev->dev;
+	int ret;
+
 	lockdep_assert_held(&group->mutex);
 
 	if (group->default_domain)
 		iso_map_direct_regions(group->default_domain, dev);
 	if (!group->domain)
 		return 0;
-	return iso_device_set_domain(group, dev, group->domain, false);
+	ret = iso_device_set_domain(group, dev, group->domain, false);
+	if (!ret || iso_group_state(group) == ISO_GROUP_DEFAULT)
+		return ret;
+	dev_warn(dev, "cannot enter the domain of iommu group %d: %d; no DMA for it until the group is back in its default domain\n",
+		 group->id, ret);
+	iso_set_outside(group, gdev);
+	return 0;
+}
+
+/* The DMA ops of every member follow the group's current domain */
+void iso_group_setup_dma_ops(struct iommu_group *group)
+{
+	struct group_device *gdev;
+
+	lockdep_assert_held(&group->mutex);
+	for_each_group_device(group, gdev)
+		iommu_setup_dma_ops(gdev->dev);
 }
 
 /* Back to the domain the core owns: blocked while a user holds the group */
@@ -199,7 +256,11 @@ void iso_group_set_core_domain(struct iommu_group *group)
 	struct iommu_domain *domain;
 
 	domain = group->owner ? group->blocking_domain : group->default_domain;
-	WARN_ON(iso_group_set_domain(group, domain, true));
+	group->dma_api_off = false;
+	iso_group_set_domain(group, domain, true);
+	/* Members that joined elsewhere were set up for that domain */
+	if (domain == group->default_domain)
+		iso_group_setup_dma_ops(group);
 }
 
 /* What the driver wants for one device, merged into @type */
@@ -308,8 +369,9 @@ static struct iommu_domain *iso_alloc_default_domain(struct iommu_group *group,
 /*
  * Give @group a default domain of @target type (0: automatic) and, when
  * the group is in its default domain or has none yet, move it there. The
- * old default domain is freed on success; on failure the group is left
- * as it was.
+ * old default domain is freed on success. On failure a group that had a
+ * default domain is left as it was; a new group keeps the domain with the
+ * devices the driver refused outside it, for the caller to release.
  */
 int iso_setup_default_domain(struct iommu_group *group, int target)
 {
@@ -317,7 +379,7 @@ int iso_setup_default_domain(struct iommu_group *group, int target)
 	struct iommu_domain *domain;
 	struct group_device *gdev;
 	bool direct_failed = false;
-	int type, ret;
+	int type, ret = 0;
 
 	lockdep_assert_held(&group->mutex);
 
@@ -337,43 +399,35 @@ int iso_setup_default_domain(struct iommu_group *group, int target)
 			direct_failed = true;
 
 	group->default_domain = domain;
-	if (!group->domain) {
-		/* First attach: a failure leaves devices the driver rejected */
-		ret = iso_group_set_domain(group, domain, true);
-		if (WARN_ON(ret))
-			goto out_free_old;
-	} else if (group->domain == old) {
+	if (!group->domain)
+		return iso_group_set_domain(group, domain, true);
+	if (group->domain == old) {
 		ret = iso_group_set_domain(group, domain, false);
 		if (ret)
 			goto err_restore;
 	}
 
 	/* Some drivers map only after attach: try once more */
-	if (direct_failed) {
-		for_each_group_device(group, gdev) {
-			ret = iso_map_direct_regions(domain, gdev->dev);
-			if (ret) {
-				dev_warn(gdev->dev, "cannot map firmware's direct regions: %d\n",
-					 ret);
-				if (old)
-					iso_group_set_domain(group, old, true);
-				goto err_restore;
-			}
+	for_each_group_device(group, gdev) {
+		if (!direct_failed)
+			break;
+		ret = iso_map_direct_regions(domain, gdev->dev);
+		if (ret) {
+			dev_warn(gdev->dev, "cannot map firmware's direct regions: %d\n",
+				 ret);
+			if (group->domain == domain)
+				iso_group_set_domain(group, old, true);
+			goto err_restore;
 		}
 	}
-	ret = 0;
-
-out_free_old:
 	if (old)
 		iommu_domain_free(old);
 	iso_group_check(group);
-	return ret;
+	return 0;
 
 err_restore:
-	if (old) {
-		group->default_domain = old;
-		iommu_domain_free(domain);
-	}
+	group->default_domain = old;
+	iommu_domain_free(domain);
 	return ret;
 }
 
@@ -384,7 +438,6 @@ err_restore:
  */
 int iso_group_change_default_type(struct iommu_group *group, int type)
 {
-	struct group_device *gdev;
 	int ret;
 
 	mutex_lock(&group->mutex);
@@ -399,9 +452,9 @@ int iso_group_change_default_type(struct iommu_group *group, int type)
 		ret = -EPERM;
 	} else {
 		ret = iso_setup_default_domain(group, type);
+		/* Only now is the new domain certain to stay */
 		if (!ret)
-			for_each_group_device(group, gdev)
-				iommu_setup_dma_ops(gdev->dev);
+			iso_group_setup_dma_ops(group);
 	}
 	mutex_unlock(&group->mutex);
 	return ret;
@@ -418,19 +471,128 @@ struct iommu_domain *iommu_group_default_domain(struct iommu_group *group)
 	return group->default_domain;
 }
 
-int iso_check_domain_fits(struct iommu_domain *domain,
-			  struct iommu_group *group)
+static int iso_check_domain_fits(struct iommu_domain *domain,
+				 struct iommu_group *group)
 {
 	struct device *dev;
-
-	lockdep_assert_held(&group->mutex);
 
 	if (list_empty(&group->devices))
 		return -ENODEV;
 	dev = iso_group_first_dev(group);
 	if (!dev_has_iommu(dev) || dev_iommu_ops(dev) != domain->owner)
 		return -EINVAL;
+	/* Not before the group is set up (a bus probe still running) */
+	if (!group->domain)
+		return -EBUSY;
 	return 0;
+}
+
+/* Detach: the group always ends in the core's domain */
+static int iso_group_detach(struct iommu_group *group,
+			    struct iommu_domain *domain, unsigned int flags)
+{
+	int ret = 0;
+
+	if (!group->domain)
+		return -EINVAL;
+	if (!domain || group->domain != domain ||
+	    domain == group->default_domain ||
+	    domain == group->blocking_domain) {
+		pr_warn("group %d: detach of a domain that is not attached\n",
+			group->id);
+		ret = -EINVAL;
+	}
+	iso_group_set_core_domain(group);
+	if (flags & ISO_HANDLE)
+		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
+	return ret;
+}
+
+/**
+ * __iso_group_move() - move a group to a domain, or back to the core's
+ * @group: the group, its mutex held
+ * @domain: the new domain; with %ISO_DETACH the domain attached now
+ * @handle: with %ISO_HANDLE, the attach handle to record for
+ *	IOMMU_NO_PASID (NULL records none)
+ * @flags: %ISO_FROM_CORE: only from the core's domain (attach, not
+ *	replace); %ISO_TAKE_DMA_API: domain_attach_group()'s rule, no
+ *	DMA-API driver bound and none may bind until detach;
+ *	%ISO_HANDLE: record or forget @handle; %ISO_DETACH: back to the
+ *	default domain, or the blocking one while a user holds the group
+ *
+ * The one operation behind every attach, replace and detach entry point.
+ * A move is all or nothing; a detach cannot fail: whatever it returns, no
+ * device uses @domain afterwards.
+ *
+ * Return: 0; -EBUSY if the group is not in a state to move (attached
+ * already, not set up yet, a DMA-API driver bound, a handle recorded);
+ * -EINVAL for a domain of another IOMMU, or a detach of a domain that
+ * was not attached; -ENODEV for an empty group; or the driver's error.
+ */
+int __iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
+		   struct iommu_attach_handle *handle, unsigned int flags)
+{
+	bool reserved = false;
+	void *old;
+	int ret;
+
+	lockdep_assert_held(&group->mutex);
+
+	if (flags & ISO_DETACH)
+		return iso_group_detach(group, domain, flags);
+
+	ret = iso_check_domain_fits(domain, group);
+	if (ret)
+		return ret;
+	if ((flags & ISO_FROM_CORE) &&
+	    iso_group_state(group) == ISO_GROUP_ATTACHED)
+		return -EBUSY;
+	if ((flags & ISO_TAKE_DMA_API) && group->owner_cnt && !group->owner)
+		return -EBUSY;
+	if (flags & ISO_HANDLE) {
+		if ((flags & ISO_FROM_CORE) &&
+		    xa_load(&group->pasid_array, IOMMU_NO_PASID))
+			return -EBUSY;
+		/* So that recording the handle below cannot fail */
+		if (!xa_load(&group->pasid_array, IOMMU_NO_PASID)) {
+			ret = xa_reserve(&group->pasid_array, IOMMU_NO_PASID,
+					 GFP_KERNEL);
+			if (ret)
+				return ret;
+			reserved = true;
+		}
+	}
+
+	ret = iso_group_set_domain(group, domain, false);
+	if (ret) {
+		if (reserved)
+			xa_release(&group->pasid_array, IOMMU_NO_PASID);
+		return ret;
+	}
+	if (flags & ISO_TAKE_DMA_API)
+		group->dma_api_off = true;
+	if (flags & ISO_HANDLE) {
+		if (handle)
+			handle->domain = domain;
+		old = xa_store(&group->pasid_array, IOMMU_NO_PASID, handle,
+			       GFP_KERNEL);
+		WARN_ON_ONCE(xa_is_err(old));
+	}
+	return 0;
+}
+
+/* __iso_group_move() under the group's mutex */
+int iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
+		   struct iommu_attach_handle *handle, unsigned int flags)
+{
+	int ret;
+
+	if (!group || (!domain && !(flags & ISO_DETACH)))
+		return -EINVAL;
+	mutex_lock(&group->mutex);
+	ret = __iso_group_move(group, domain, handle, flags);
+	mutex_unlock(&group->mutex);
+	return ret;
 }
 
 /**
@@ -438,45 +600,28 @@ int iso_check_domain_fits(struct iommu_domain *domain,
  * @domain: the domain, allocated for the group's IOMMU
  * @group: the group
  *
- * Only a group whose devices are all in the core's domain can be attached:
- * the default domain, or, while a user holds the group
- * (iommu_group_claim_dma_owner()), the blocking domain that stands in for
- * it so that nothing the DMA API mapped stays reachable. While it is
- * attached the group's devices cannot use the DMA API. All or nothing: if
- * the IOMMU driver refuses a device, every device returns to the domain it
- * was in.
+ * Takes the group away from the DMA API: it works only while every device
+ * is in the core's domain (the default domain, or the blocking domain that
+ * stands in for it while a user such as VFIO holds the group) and no
+ * DMA-API driver is bound to a device of the group; until
+ * domain_detach_group(), no DMA-API driver can bind and dma_supported()
+ * is false for the group's devices. All or nothing: if the IOMMU driver
+ * refuses a device, every device returns to the domain it was in.
+ *
+ * A driver that attaches its own domain to its own device and keeps
+ * using the DMA API calls iommu_attach_device() instead.
  *
  * Context: process; takes the group's mutex.
- * Return: 0; -EBUSY if another domain is attached or the group has no
- * default domain yet; -EINVAL if @domain belongs to another IOMMU; -ENODEV
- * for an empty group; or the driver's error.
+ * Return: 0; -EBUSY if another domain is attached, a DMA-API driver is
+ * bound, or the group is not set up yet; -EINVAL if @domain belongs to
+ * another IOMMU; -ENODEV for an empty group; or the driver's error.
  */
 int domain_attach_group(struct iommu_domain *domain, struct iommu_group *group)
 {
-	int ret;
-
-	if (!domain || !group)
-		return -EINVAL;
-
-	mutex_lock(&group->mutex);
-	ret = iso_attach_group_locked(domain, group, true);
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_group_move(group, domain, NULL,
+			      ISO_FROM_CORE | ISO_TAKE_DMA_API);
 }
 EXPORT_SYMBOL_GPL(domain_attach_group);
-
-int iso_detach_group_locked(struct iommu_domain *domain,
-			    struct iommu_group *group)
-{
-	lockdep_assert_held(&group->mutex);
-
-	if (!domain || group->domain != domain ||
-	    domain == group->default_domain ||
-	    domain == group->blocking_domain)
-		return -EINVAL;
-	iso_group_set_core_domain(group);
-	return 0;
-}
 
 /**
  * domain_detach_group() - return every device of a group to the core's
@@ -485,74 +630,33 @@ int iso_detach_group_locked(struct iommu_domain *domain,
  * @group: the group
  *
  * The devices go back to the default domain, or, while a user holds the
- * group, to the blocking domain: the user still holds it.
+ * group, to the blocking domain: the user still holds it. Detach cannot
+ * fail: the caller may free @domain on return, whatever the return value.
  *
  * Context: process; takes the group's mutex.
- * Return: 0, or -EINVAL if @group is not attached to @domain (nothing is
- * changed then).
+ * Return: 0, or -EINVAL (and a warning) if @domain was not the attached
+ * domain; the group is in the core's domain either way.
  */
 int domain_detach_group(struct iommu_domain *domain, struct iommu_group *group)
 {
-	int ret;
-
-	if (!domain || !group)
-		return -EINVAL;
-
-	mutex_lock(&group->mutex);
-	ret = iso_detach_group_locked(domain, group);
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_group_move(group, domain, NULL, ISO_DETACH);
 }
 EXPORT_SYMBOL_GPL(domain_detach_group);
-
-/*
- * A group takes a new domain only from the core's domain (default, or
- * blocked while held). @strict is domain_attach_group()'s rule; the legacy
- * API also attaches a group that has no default domain yet, as it always
- * did.
- */
-int iso_attach_group_locked(struct iommu_domain *domain,
-			    struct iommu_group *group, bool strict)
-{
-	int ret;
-
-	lockdep_assert_held(&group->mutex);
-
-	ret = iso_check_domain_fits(domain, group);
-	if (ret)
-		return ret;
-	switch (iso_group_state(group)) {
-	case ISO_GROUP_DEFAULT:
-	case ISO_GROUP_BLOCKED:
-		break;
-	case ISO_GROUP_UNSET:
-		if (!strict)
-			break;
-		fallthrough;
-	default:
-		return -EBUSY;
-	}
-	return iso_group_set_domain(group, domain, false);
-}
 
 /**
  * iommu_attach_group() - attach a domain to a group
  * @domain: the domain
  * @group: the group
  *
- * As domain_attach_group(), but also for a group that has no default
- * domain yet (the rule of the legacy API).
+ * The legacy rule: from the core's domain, whether or not DMA-API drivers
+ * are bound (a driver may attach its own domain and keep the DMA API).
  *
- * Return: 0, -EBUSY if another domain is attached, or an errno.
+ * Return: 0, -EBUSY if another domain is attached or the group is not set
+ * up yet, or an errno as domain_attach_group().
  */
 int iommu_attach_group(struct iommu_domain *domain, struct iommu_group *group)
 {
-	int ret;
-
-	mutex_lock(&group->mutex);
-	ret = iso_attach_group_locked(domain, group, false);
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_group_move(group, domain, NULL, ISO_FROM_CORE);
 }
 EXPORT_SYMBOL_GPL(iommu_attach_group);
 
@@ -566,9 +670,7 @@ EXPORT_SYMBOL_GPL(iommu_attach_group);
  */
 void iommu_detach_group(struct iommu_domain *domain, struct iommu_group *group)
 {
-	mutex_lock(&group->mutex);
-	iso_group_set_core_domain(group);
-	mutex_unlock(&group->mutex);
+	iso_group_move(group, domain, NULL, ISO_DETACH);
 }
 EXPORT_SYMBOL_GPL(iommu_detach_group);
 
@@ -584,37 +686,29 @@ EXPORT_SYMBOL_GPL(iommu_detach_group);
 int iommu_group_replace_domain(struct iommu_group *group,
 			       struct iommu_domain *new_domain)
 {
-	int ret;
-
-	if (!new_domain)
-		return -EINVAL;
-
-	mutex_lock(&group->mutex);
-	ret = iso_group_set_domain(group, new_domain, false);
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_group_move(group, new_domain, NULL, 0);
 }
 EXPORT_SYMBOL_NS_GPL(iommu_group_replace_domain, IOMMUFD_INTERNAL);
 
 /**
  * iommu_attach_device() - attach a domain to a device alone in its group
  * @domain: the domain
- * @dev: the device
+ * @dev: the device; its driver, which keeps the DMA API (legacy rule)
  *
- * Return: 0; -EINVAL if @dev shares its group; -ENODEV without a group.
+ * Return: 0; -EINVAL if @dev shares its group; -ENODEV without a group;
+ * or an errno as iommu_attach_group().
  */
 int iommu_attach_device(struct iommu_domain *domain, struct device *dev)
 {
 	struct iommu_group *group = dev->iommu_group;
-	int ret;
+	int ret = -EINVAL;
 
 	if (!group)
 		return -ENODEV;
 
 	mutex_lock(&group->mutex);
-	ret = -EINVAL;
 	if (list_is_singular(&group->devices))
-		ret = iso_attach_group_locked(domain, group, false);
+		ret = __iso_group_move(group, domain, NULL, ISO_FROM_CORE);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
@@ -633,9 +727,8 @@ void iommu_detach_device(struct iommu_domain *domain, struct device *dev)
 		return;
 
 	mutex_lock(&group->mutex);
-	if (!WARN_ON(domain != group->domain ||
-		     !list_is_singular(&group->devices)))
-		iso_group_set_core_domain(group);
+	if (!WARN_ON(!list_is_singular(&group->devices)))
+		__iso_group_move(group, domain, NULL, ISO_DETACH);
 	mutex_unlock(&group->mutex);
 }
 EXPORT_SYMBOL_GPL(iommu_detach_device);
@@ -661,36 +754,30 @@ struct iommu_domain *iommu_get_dma_domain(struct device *dev)
 }
 
 /*
- * kdump: the first DMA mapping of a device whose attach was deferred does
- * the attach. Under the group mutex, like every other attach, so it cannot
- * race a domain change of the group; checked again under the lock, since
- * only the first caller attaches. The flag is clear on every later call,
- * so the DMA fast path never takes the mutex.
+ * kdump: dma-iommu calls this on every DMA map of a device whose attach
+ * may be deferred, in any context (transmit paths, interrupt handlers),
+ * so it takes no lock. The caller is the device's DMA-API driver, which
+ * owner.c counts; while it is bound the group's domain cannot change
+ * (claims, domain_attach_group() and type switches are refused), and a
+ * change made before it bound cleared the flag under the group mutex.
+ * So the only race is two first maps, which attach the same domain.
  */
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {
-	struct iommu_group *group = dev->iommu_group;
-	int ret = 0;
-
-	/* A bit field: a racy read is fine, the lock settles it */
 	if (!dev->iommu || !dev->iommu->attach_deferred)
 		return 0;
-
-	mutex_lock(&group->mutex);
-	if (dev->iommu->attach_deferred)
-		ret = iso_device_attach(domain, dev);
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_device_attach(domain, dev);
 }
 
 /**
  * iommu_dev_dma_api_usable() - whether a device may use the DMA API
  * @dev: the device
  *
- * Return: false while the device's group is out of its default domain
- * (held by a user or attached to another domain), true otherwise. A
- * lockless snapshot: callers are drivers asking dma_supported() during
- * probe, which the ownership rules of owner.c already serialise.
+ * Return: false while the device's group has no default domain yet, is
+ * held by a user (VFIO, iommufd) or is attached with domain_attach_group();
+ * true otherwise, including for a driver that attached its own domain with
+ * iommu_attach_device(). A lockless snapshot: callers are drivers asking
+ * dma_supported(), which the ownership rules of owner.c serialise.
  */
 bool iommu_dev_dma_api_usable(struct device *dev)
 {
@@ -698,7 +785,7 @@ bool iommu_dev_dma_api_usable(struct device *dev)
 
 	if (!group || !dev_has_iommu(dev))
 		return true;
-	return !READ_ONCE(group->owner) &&
-	       READ_ONCE(group->domain) == READ_ONCE(group->default_domain);
+	return READ_ONCE(group->default_domain) && !READ_ONCE(group->owner) &&
+	       !READ_ONCE(group->dma_api_off);
 }
 EXPORT_SYMBOL_GPL(iommu_dev_dma_api_usable);

@@ -202,6 +202,7 @@ struct group_device *iso_group_link_device(struct iommu_group *group,
 	struct group_device *gdev;
 	int ret;
 
+	lockdep_assert_held(&iommu_probe_device_lock);
 	lockdep_assert_held(&group->mutex);
 
 	gdev = kzalloc(sizeof(*gdev), GFP_KERNEL);
@@ -232,8 +233,11 @@ struct group_device *iso_group_link_device(struct iommu_group *group,
 void iso_group_unlink_device(struct iommu_group *group,
 			     struct group_device *gdev)
 {
+	lockdep_assert_held(&iommu_probe_device_lock);
 	lockdep_assert_held(&group->mutex);
 
+	if (gdev->outside)
+		group->outside_cnt--;
 	list_del(&gdev->node);
 	iso_device_sysfs_remove(group, gdev);
 	trace_remove_device_from_group(group->id, gdev->dev);
@@ -265,6 +269,8 @@ void iso_group_check(struct iommu_group *group)
 		     group->domain == group->default_domain &&
 		     group->domain != group->blocking_domain);
 	WARN_ON_ONCE(group->domain && !group->default_domain);
+	WARN_ON_ONCE(group->dma_api_off &&
+		     iso_group_state(group) != ISO_GROUP_ATTACHED);
 }
 
 /**
@@ -280,17 +286,37 @@ void iso_group_check(struct iommu_group *group)
  */
 int iommu_group_add_device(struct iommu_group *group, struct device *dev)
 {
-	struct group_device *gdev;
+	struct group_device *gdev = ERR_PTR(-EBUSY);
 
-	if (dev->iommu_group)
-		return -EBUSY;
-
-	mutex_lock(&group->mutex);
-	gdev = iso_group_link_device(group, dev);
-	mutex_unlock(&group->mutex);
+	mutex_lock(&iommu_probe_device_lock);
+	if (!dev->iommu_group) {
+		mutex_lock(&group->mutex);
+		gdev = iso_group_link_device(group, dev);
+		mutex_unlock(&group->mutex);
+	}
+	mutex_unlock(&iommu_probe_device_lock);
 	return PTR_ERR_OR_ZERO(gdev);
 }
 EXPORT_SYMBOL_GPL(iommu_group_add_device);
+
+/* A device added by hand leaves its group; the probe lock is held */
+void iso_group_drop_device(struct iommu_group *group, struct device *dev)
+{
+	struct group_device *gdev;
+	bool member;
+
+	lockdep_assert_held(&iommu_probe_device_lock);
+
+	dev_info(dev, "Removing from iommu group %d\n", group->id);
+	mutex_lock(&group->mutex);
+	gdev = iso_group_find(group, dev);
+	member = !WARN_ON_ONCE(!gdev);
+	if (member)
+		iso_group_unlink_device(group, gdev);
+	mutex_unlock(&group->mutex);
+	if (member)
+		iommu_group_put(group);
+}
 
 /**
  * iommu_group_remove_device() - take a device out of its group
@@ -300,25 +326,7 @@ EXPORT_SYMBOL_GPL(iommu_group_add_device);
  */
 void iommu_group_remove_device(struct device *dev)
 {
-	struct iommu_group *group = dev->iommu_group;
-	struct group_device *gdev;
-
-	if (!group)
-		return;
-
-	if (dev_has_iommu(dev)) {
-		iommu_release_device(dev);
-		return;
-	}
-
-	dev_info(dev, "Removing from iommu group %d\n", group->id);
-	mutex_lock(&group->mutex);
-	gdev = iso_group_find(group, dev);
-	if (!WARN_ON_ONCE(!gdev))
-		iso_group_unlink_device(group, gdev);
-	mutex_unlock(&group->mutex);
-	if (gdev)
-		iommu_group_put(group);
+	iommu_release_device(dev);
 }
 EXPORT_SYMBOL_GPL(iommu_group_remove_device);
 

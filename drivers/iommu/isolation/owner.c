@@ -8,6 +8,13 @@
  * group with an owner cookie; it is exclusive, may be taken once per
  * device by the same owner, and moves the group to a blocking domain
  * until the user attaches its own. The two kinds never mix.
+ *
+ * A DMA-API driver may bind while the group is outside its default
+ * domain only as the base kernel allowed it: no other driver is bound and
+ * the domain was attached with the legacy API (a driver managing its own
+ * device, e.g. ARM32 dma-iommu). Never while a user holds the group, a
+ * domain_attach_group() domain is attached, or the device is outside the
+ * group's domain.
  */
 #define pr_fmt(fmt) "iommu: " fmt
 
@@ -17,6 +24,17 @@
 #include "core.h"
 #include "../iommu-priv.h"
 
+/* @dev is a member the driver could not put into the group's domain */
+static bool iso_dev_outside(struct iommu_group *group, struct device *dev)
+{
+	struct group_device *gdev;
+
+	if (!group->outside_cnt)
+		return false;
+	gdev = iso_group_find(group, dev);
+	return gdev && gdev->outside;
+}
+
 /**
  * iommu_device_use_default_domain() - a DMA-API driver is about to bind
  * @dev: the device
@@ -24,9 +42,11 @@
  * Called by the driver core before a driver that uses the DMA API probes
  * @dev; paired with iommu_device_unuse_default_domain().
  *
- * Return: 0; -EBUSY while the group is out of its default domain or held
- * by a user (this covers a device hot-added into such a group);
- * -EPROBE_DEFER before the group's default domain exists.
+ * Return: 0; -EBUSY while a user holds the group or a domain attached
+ * with domain_attach_group() is in place (this covers a device hot-added
+ * into such a group), while the device is outside the group's domain, or
+ * while other drivers are bound and the group is not in its default
+ * domain; -EPROBE_DEFER before the group's default domain exists.
  */
 int iommu_device_use_default_domain(struct device *dev)
 {
@@ -39,8 +59,11 @@ int iommu_device_use_default_domain(struct device *dev)
 	mutex_lock(&group->mutex);
 	if (!group->default_domain)
 		ret = -EPROBE_DEFER;
-	else if (group->owner || group->domain != group->default_domain ||
-		 (group->owner_cnt && !xa_empty(&group->pasid_array)))
+	else if (group->owner || group->dma_api_off ||
+		 iso_dev_outside(group, dev) ||
+		 (group->owner_cnt &&
+		  (group->domain != group->default_domain ||
+		   !xa_empty(&group->pasid_array))))
 		ret = -EBUSY;
 	else
 		group->owner_cnt++;
@@ -92,7 +115,8 @@ static int iso_take_ownership(struct iommu_group *group, void *owner)
 
 	if (list_empty(&group->devices) || !group->default_domain)
 		return -ENODEV;
-	if (group->domain != group->default_domain ||
+	/* A member outside the domain would not be blocked */
+	if (group->domain != group->default_domain || group->outside_cnt ||
 	    !xa_empty(&group->pasid_array))
 		return -EBUSY;
 
@@ -119,8 +143,7 @@ static void iso_release_ownership(struct iommu_group *group)
 
 	group->owner_cnt = 0;
 	group->owner = NULL;
-	WARN_ON(iso_group_set_domain(group, group->default_domain, true));
-	iso_group_check(group);
+	iso_group_set_core_domain(group);
 }
 
 /**
@@ -172,7 +195,8 @@ EXPORT_SYMBOL_GPL(iommu_group_release_dma_owner);
  * claim counts and is given back with iommu_device_release_dma_owner().
  *
  * Return: 0; -EPERM if someone else holds the group; -ENODEV without a
- * group; -EBUSY or -EINVAL as iommu_group_claim_dma_owner().
+ * group; -EBUSY for a device outside the group's domain; -EBUSY or
+ * -EINVAL as iommu_group_claim_dma_owner().
  */
 int iommu_device_claim_dma_owner(struct device *dev, void *owner)
 {
@@ -185,7 +209,9 @@ int iommu_device_claim_dma_owner(struct device *dev, void *owner)
 		return -ENODEV;
 
 	mutex_lock(&group->mutex);
-	if (!group->owner_cnt)
+	if (iso_dev_outside(group, dev))
+		ret = -EBUSY;
+	else if (!group->owner_cnt)
 		ret = iso_take_ownership(group, owner);
 	else if (group->owner != owner)
 		ret = -EPERM;

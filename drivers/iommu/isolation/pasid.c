@@ -147,30 +147,6 @@ iommu_attach_handle_get(struct iommu_group *group, ioasid_t pasid,
 }
 EXPORT_SYMBOL_NS_GPL(iommu_attach_handle_get, IOMMUFD_INTERNAL);
 
-/* Record @handle for IOMMU_NO_PASID and attach, or neither */
-static int iso_attach_group_handle(struct iommu_domain *domain,
-				   struct iommu_group *group,
-				   struct iommu_attach_handle *handle,
-				   bool strict)
-{
-	int ret;
-
-	if (handle)
-		handle->domain = domain;
-
-	mutex_lock(&group->mutex);
-	ret = xa_insert(&group->pasid_array, IOMMU_NO_PASID, handle,
-			GFP_KERNEL);
-	if (ret)
-		goto out;
-	ret = iso_attach_group_locked(domain, group, strict);
-	if (ret)
-		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
-out:
-	mutex_unlock(&group->mutex);
-	return ret;
-}
-
 /**
  * domain_attach_group_handle() - domain_attach_group() with an attach handle
  * @domain: the domain, allocated for the group's IOMMU
@@ -188,9 +164,8 @@ int domain_attach_group_handle(struct iommu_domain *domain,
 			       struct iommu_group *group,
 			       struct iommu_attach_handle *handle)
 {
-	if (!domain || !group)
-		return -EINVAL;
-	return iso_attach_group_handle(domain, group, handle, true);
+	return iso_group_move(group, domain, handle, ISO_FROM_CORE |
+			      ISO_TAKE_DMA_API | ISO_HANDLE);
 }
 EXPORT_SYMBOL_NS_GPL(domain_attach_group_handle, IOMMUFD_INTERNAL);
 
@@ -199,26 +174,16 @@ EXPORT_SYMBOL_NS_GPL(domain_attach_group_handle, IOMMUFD_INTERNAL);
  * @domain: the attached domain
  * @group: the group
  *
- * As domain_detach_group(); the handle is forgotten too.
+ * As domain_detach_group(), and the handle is forgotten.
  *
  * Context: process; takes the group's mutex.
- * Return: 0, or -EINVAL if @group is not attached to @domain (nothing is
- * changed then).
+ * Return: 0, or -EINVAL if @domain was not the attached domain; the group
+ * is in the core's domain either way.
  */
 int domain_detach_group_handle(struct iommu_domain *domain,
 			       struct iommu_group *group)
 {
-	int ret;
-
-	if (!group)
-		return -EINVAL;
-
-	mutex_lock(&group->mutex);
-	ret = iso_detach_group_locked(domain, group);
-	if (!ret)
-		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_group_move(group, domain, NULL, ISO_DETACH | ISO_HANDLE);
 }
 EXPORT_SYMBOL_NS_GPL(domain_detach_group_handle, IOMMUFD_INTERNAL);
 
@@ -235,7 +200,8 @@ int iommu_attach_group_handle(struct iommu_domain *domain,
 			      struct iommu_group *group,
 			      struct iommu_attach_handle *handle)
 {
-	return iso_attach_group_handle(domain, group, handle, false);
+	return iso_group_move(group, domain, handle,
+			      ISO_FROM_CORE | ISO_HANDLE);
 }
 EXPORT_SYMBOL_NS_GPL(iommu_attach_group_handle, IOMMUFD_INTERNAL);
 
@@ -247,19 +213,16 @@ EXPORT_SYMBOL_NS_GPL(iommu_attach_group_handle, IOMMUFD_INTERNAL);
 void iommu_detach_group_handle(struct iommu_domain *domain,
 			       struct iommu_group *group)
 {
-	mutex_lock(&group->mutex);
-	iso_group_set_core_domain(group);
-	xa_erase(&group->pasid_array, IOMMU_NO_PASID);
-	mutex_unlock(&group->mutex);
+	iso_group_move(group, domain, NULL, ISO_DETACH | ISO_HANDLE);
 }
 EXPORT_SYMBOL_NS_GPL(iommu_detach_group_handle, IOMMUFD_INTERNAL);
 
 /**
- * iommu_replace_group_handle() - iommu_group_replace_domain() with an
- *	attach handle
+ * iommu_replace_group_handle() - move a group straight to another domain,
+ *	with an attach handle
  * @group: the group
  * @new_domain: the domain
- * @handle: recorded for IOMMU_NO_PASID, replacing the previous one
+ * @handle: recorded for IOMMU_NO_PASID in place of the previous one
  *
  * Return: 0 or an errno; on failure nothing changed.
  */
@@ -267,30 +230,6 @@ int iommu_replace_group_handle(struct iommu_group *group,
 			       struct iommu_domain *new_domain,
 			       struct iommu_attach_handle *handle)
 {
-	void *old;
-	int ret;
-
-	if (!new_domain)
-		return -EINVAL;
-
-	mutex_lock(&group->mutex);
-	if (handle) {
-		ret = xa_reserve(&group->pasid_array, IOMMU_NO_PASID,
-				 GFP_KERNEL);
-		if (ret)
-			goto out;
-		handle->domain = new_domain;
-	}
-	ret = iso_group_set_domain(group, new_domain, false);
-	if (ret) {
-		xa_release(&group->pasid_array, IOMMU_NO_PASID);
-		goto out;
-	}
-	old = xa_store(&group->pasid_array, IOMMU_NO_PASID, handle,
-		       GFP_KERNEL);
-	WARN_ON(xa_is_err(old));
-out:
-	mutex_unlock(&group->mutex);
-	return ret;
+	return iso_group_move(group, new_domain, handle, ISO_HANDLE);
 }
 EXPORT_SYMBOL_NS_GPL(iommu_replace_group_handle, IOMMUFD_INTERNAL);

@@ -9,10 +9,14 @@
  * probe_finalize, so the device lists walked there cannot change.
  *
  * A device joining a group that is set up enters the group's current
- * domain, whatever it is (default, blocked, or attached by a user). A
- * group created by a bus probe gets its default domain once all devices
- * of the bus have joined, so the domain type can take every member into
- * account.
+ * domain, whatever it is (default, blocked, or attached by a user); if
+ * the driver refuses and the group is not in its default domain, it
+ * stays a member outside the domain (domain.c). A group created by a bus
+ * probe gets its default domain once all devices of the bus have joined,
+ * so the domain type can take every member into account; if that fails,
+ * its devices leave it rather than wait for a domain that never comes.
+ * A bus probe leaves devices with a bound driver alone: their DMA ops
+ * must not change under the driver; they join when a driver next binds.
  *
  * Firmware (a device tree iommu-map, ACPI IORT or VIOT) says which IOMMU
  * translates a PCI device. The legacy layer read it only when a driver
@@ -108,12 +112,14 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 	const struct iommu_ops *ops = dev_iommu_ops(dev);
 	struct iso_dead_domains dead = {};
 	struct group_device *gdev;
+	bool member;
 
 	lockdep_assert_held(&iommu_probe_device_lock);
 
 	mutex_lock(&group->mutex);
 	gdev = iso_group_find(group, dev);
-	if (gdev)
+	member = gdev;
+	if (member)
 		iso_group_unlink_device(group, gdev);
 	/* iso_group_unlink_device() cleared it; the driver still needs it */
 	dev->iommu_group = group;
@@ -145,7 +151,7 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 #ifdef CONFIG_IOMMU_DMA
 	dev->dma_iommu = false;
 #endif
-	if (gdev)
+	if (member)
 		iommu_group_put(group);
 }
 
@@ -177,7 +183,7 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 	}
 
 	if (group->default_domain) {
-		ret = iso_device_enter_domain(group, dev);
+		ret = iso_device_enter_domain(group, gdev);
 	} else if (!new_groups) {
 		ret = iso_setup_default_domain(group, 0);
 	} else if (list_empty(&group->probe_node)) {
@@ -199,10 +205,12 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 	return ret;
 
 err_driver:
-	/* Not in the group: undo what iso_driver_probe() did */
+	/* Not in the group: undo what iso_driver_probe() did, as leave does */
 	iommu_device_unlink(dev->iommu->iommu_dev, dev);
+	mutex_lock(&group->mutex);
 	if (ops->release_device)
 		ops->release_device(dev);
+	mutex_unlock(&group->mutex);
 	module_put(ops->owner);
 	dev_iommu_free(dev);
 	iommu_group_put(group);
@@ -291,9 +299,9 @@ void iommu_release_device(struct device *dev)
 	if (group && dev_has_iommu(dev)) {
 		iso_device_leave(group, dev);
 	} else {
+		/* A group built by hand, or a fwspec no driver took */
 		if (group)
-			iommu_group_remove_device(dev);
-		/* A fwspec without a driver that took the device */
+			iso_group_drop_device(group, dev);
 		if (dev->iommu)
 			dev_iommu_free(dev);
 	}
@@ -303,11 +311,25 @@ void iommu_release_device(struct device *dev)
 /* One device that fails must not keep the others of the bus out */
 static int iso_probe_one(struct device *dev, void *new_groups)
 {
-	int ret = iso_probe_device(dev, new_groups);
+	int ret;
 
+	/* Its DMA ops must not change under a running driver */
+	if (READ_ONCE(dev->driver) && !dev->iommu_group)
+		return 0;
+	ret = iso_probe_device(dev, new_groups);
 	if (ret && ret != -ENODEV)
 		dev_warn(dev, "cannot join an iommu group: %d\n", ret);
 	return 0;
+}
+
+/* A bus probe could not give @group a default domain: release its devices */
+static void iso_group_abandon(struct iommu_group *group)
+{
+	struct group_device *gdev, *next;
+
+	lockdep_assert_held(&iommu_probe_device_lock);
+	list_for_each_entry_safe(gdev, next, &group->devices, node)
+		iso_device_leave(group, gdev->dev);
 }
 
 /*
@@ -335,13 +357,13 @@ int bus_iommu_probe(const struct bus_type *bus)
 		if (!list_empty(&group->devices))
 			ret = iso_setup_default_domain(group, 0);
 		if (!ret)
-			for_each_group_device(group, gdev)
-				iommu_setup_dma_ops(gdev->dev);
+			iso_group_setup_dma_ops(group);
 		mutex_unlock(&group->mutex);
 
 		if (ret) {
-			pr_err("group %d: no default domain: %d\n", group->id,
-			       ret);
+			pr_err("group %d: no default domain: %d; its devices leave it\n",
+			       group->id, ret);
+			iso_group_abandon(group);
 			err = err ?: ret;
 		} else {
 			for_each_group_device(group, gdev)
