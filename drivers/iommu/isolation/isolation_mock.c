@@ -168,8 +168,25 @@ phys_addr_t mock_iova_to_phys(struct iommu_domain *domain,
 	       (iova & ~PAGE_MASK);
 }
 
+/* One PASID per device is enough for the core's bookkeeping */
+static int mock_set_dev_pasid(struct iommu_domain *domain, struct device *dev,
+			      ioasid_t pasid, struct iommu_domain *old)
+{
+	if (mock_fail_now())
+		return -ENOMEM;
+	to_mock_dev(dev)->pasid_domain = domain;
+	return 0;
+}
+
+static void mock_remove_dev_pasid(struct device *dev, ioasid_t pasid,
+				  struct iommu_domain *domain)
+{
+	to_mock_dev(dev)->pasid_domain = NULL;
+}
+
 static const struct iommu_domain_ops mock_paging_ops = {
 	.attach_dev = mock_attach_dev,
+	.set_dev_pasid = mock_set_dev_pasid,
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
 	.iova_to_phys = mock_iova_to_phys,
@@ -311,6 +328,7 @@ const struct iommu_ops mock_ops = {
 	.def_domain_type = mock_def_domain_type,
 	.get_resv_regions = mock_get_resv_regions,
 	.is_attach_deferred = mock_is_attach_deferred,
+	.remove_dev_pasid = mock_remove_dev_pasid,
 	.domain_alloc_paging = mock_domain_alloc_paging,
 	.identity_domain = &mock_identity_domain,
 	.blocked_domain = &mock_blocked_domain,
@@ -394,6 +412,12 @@ struct mock_dev *mock_dev_new(struct kunit *test, int key)
 	return mdev;
 }
 
+/* Remove @mdev now rather than at the end of the test */
+void mock_dev_del(struct kunit *test, struct mock_dev *mdev)
+{
+	kunit_release_action(test, mock_dev_remove, mdev);
+}
+
 /* A device probed into the group of its key */
 struct mock_dev *mock_dev_add(struct kunit *test, int key)
 {
@@ -462,6 +486,12 @@ static const struct iommu_domain_ops mock_foreign_domain_ops = {
 	.attach_dev = mock_attach_dev,
 	.free = mock_foreign_free,
 };
+
+/* Free @domain, from mock_user_domain(), now */
+void mock_domain_del(struct kunit *test, struct iommu_domain *domain)
+{
+	kunit_release_action(test, mock_domain_put, domain);
+}
 
 /* A domain of another IOMMU driver, whose attach would still be seen */
 struct iommu_domain *mock_foreign_domain(struct kunit *test)

@@ -43,6 +43,8 @@ struct mock_dev {
 	int fail_errno;
 	enum mock_fail_mode fail_mode;
 	bool deferred;
+	/* What the hardware does for the PASID the tests use */
+	struct iommu_domain *pasid_domain;
 	bool rmrr;
 	int probe_errno;
 	/* mock_driver binds to the device */
@@ -84,6 +86,8 @@ bool mock_translates(struct mock_dev *mdev, dma_addr_t iova,
 		     phys_addr_t phys);
 struct mock_dev *mock_dev_new(struct kunit *test, int key);
 struct mock_dev *mock_dev_add(struct kunit *test, int key);
+void mock_dev_del(struct kunit *test, struct mock_dev *mdev);
+void mock_domain_del(struct kunit *test, struct iommu_domain *domain);
 struct iommu_group *mock_group(struct mock_dev *mdev);
 struct iommu_group *mock_pair(struct kunit *test,
 			      struct mock_dev **devs,

@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of the "faults" suite: run the isolation_faults KUnit suite
+# again, now with failslab armed for GFP_KERNEL allocations, so that the
+# sweep makes the N-th slab allocation of each path fail as well as the
+# N-th driver callback (at boot it had driver faults only). Prints the
+# suite's cases as KTAP and its "fail_nth:" lines; a kmemleak kernel is
+# scanned afterwards.
+fi=/sys/kernel/debug/failslab
+suite=/sys/kernel/debug/kunit/isolation_faults
+if [ ! -d "$fi" ] || [ ! -w "$suite/run" ]; then
+	echo "not ok 1 fail_nth # no failslab or KUnit debugfs in this kernel"
+	exit 1
+fi
+echo N > "$fi/ignore-gfp-wait"
+echo 0 > "$fi/verbose"
+echo 1 > "$suite/run"
+echo Y > "$fi/ignore-gfp-wait"
+echo "TAP version 13"
+sed -n 's/^ *# fault_sweep: //p' "$suite/results" | sed 's/^/# /'
+grep -E '^ +(not )?ok [0-9]+ ' "$suite/results" | sed 's/^ *//'
+grep -q 'allocation faults on' "$suite/results" ||
+	echo "not ok 2 fail_nth allocation faults # failslab did not arm"
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+	if [ "$leaks" = 0 ]; then
+		echo "ok 3 fail_nth kmemleak"
+	else
+		echo "not ok 3 fail_nth kmemleak: $leaks unreferenced objects"
+		head -40 /sys/kernel/debug/kmemleak
+	fi
+fi
