@@ -1129,6 +1129,9 @@ static void type_switch_failure_keeps_dma_ops(struct kunit *test)
 						MOCK_RMRR_START));
 }
 
+/* Stands for a driver's transmit or interrupt path */
+static DEFINE_SPINLOCK(map_path_lock);
+
 /*
  * kdump: the old kernel's translation stays until the first DMA map,
  * which attaches from dma-iommu's map path: any context, here under a
@@ -1140,7 +1143,6 @@ static void deferred_attach_on_first_map(struct kunit *test)
 	struct iommu_domain *def;
 	unsigned int attaches;
 	unsigned long flags;
-	DEFINE_SPINLOCK(lock);
 	int ret;
 
 	mdev->deferred = true;
@@ -1149,9 +1151,9 @@ static void deferred_attach_on_first_map(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, mdev->domain, &mock_old_kernel_domain);
 	KUNIT_ASSERT_EQ(test, iommu_device_use_default_domain(&mdev->dev), 0);
 
-	spin_lock_irqsave(&lock, flags);
+	spin_lock_irqsave(&map_path_lock, flags);
 	ret = iommu_deferred_attach(&mdev->dev, def);
-	spin_unlock_irqrestore(&lock, flags);
+	spin_unlock_irqrestore(&map_path_lock, flags);
 	KUNIT_EXPECT_EQ(test, ret, 0);
 	KUNIT_EXPECT_PTR_EQ(test, mdev->domain, def);
 	attaches = mdev->attaches;
