@@ -18,10 +18,12 @@
  *	all DMA is blocked.
  * attached
  *	every device is in a domain attached with domain_attach_group() or
- *	iommu_attach_group().
+ *	with the legacy iommu_attach_group() / iommu_attach_device().
  *
- * Outside the default state dma_supported() is false for the group's
- * devices and DMA-API drivers cannot bind to them.
+ * A group a user holds, or one that domain_attach_group() took, is taken
+ * from the DMA API: dma_supported() is false for its devices and DMA-API
+ * drivers cannot bind to them. A driver that attaches its own domain with
+ * the legacy API keeps the DMA API, as it always did.
  */
 #ifndef __LINUX_ISOLATION_H
 #define __LINUX_ISOLATION_H

@@ -83,8 +83,8 @@ struct group_device {
 	char *name;
 	/*
 	 * Not in the group's domain: the driver refused it (a hot-add into a
-	 * held group, a failed rollback). No driver may use its DMA until a
-	 * later move takes it in.
+	 * held group, a failed rollback). No DMA-API driver and no user claim
+	 * for it until a later move takes it in.
 	 */
 	bool outside;
 };

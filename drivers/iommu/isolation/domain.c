@@ -234,7 +234,7 @@ int iso_device_enter_domain(struct iommu_group *group,
 	ret = iso_device_set_domain(group, dev, group->domain, false);
 	if (!ret || iso_group_state(group) == ISO_GROUP_DEFAULT)
 		return ret;
-	dev_warn(dev, "cannot enter the domain of iommu group %d: %d; no DMA for it until the group is back in its default domain\n",
+	dev_warn(dev, "cannot enter the domain of iommu group %d: %d; no DMA-API driver for it until a later domain change takes it in\n",
 		 group->id, ret);
 	iso_set_outside(group, gdev);
 	return 0;
@@ -498,8 +498,10 @@ static int iso_group_detach(struct iommu_group *group,
 	if (!domain || group->domain != domain ||
 	    domain == group->default_domain ||
 	    domain == group->blocking_domain) {
-		pr_warn("group %d: detach of a domain that is not attached\n",
-			group->id);
+		/* A second detach (tegra-drm's shared groups) is harmless */
+		if (iso_group_state(group) == ISO_GROUP_ATTACHED)
+			pr_warn("group %d: detach of a domain that is not attached\n",
+				group->id);
 		ret = -EINVAL;
 	}
 	iso_group_set_core_domain(group);
@@ -726,9 +728,10 @@ void iommu_detach_device(struct iommu_domain *domain, struct device *dev)
 	if (!group)
 		return;
 
+	/* Even if the group gained a member since: the caller frees @domain */
 	mutex_lock(&group->mutex);
-	if (!WARN_ON(!list_is_singular(&group->devices)))
-		__iso_group_move(group, domain, NULL, ISO_DETACH);
+	WARN_ON(!list_is_singular(&group->devices));
+	__iso_group_move(group, domain, NULL, ISO_DETACH);
 	mutex_unlock(&group->mutex);
 }
 EXPORT_SYMBOL_GPL(iommu_detach_device);
@@ -757,10 +760,11 @@ struct iommu_domain *iommu_get_dma_domain(struct device *dev)
  * kdump: dma-iommu calls this on every DMA map of a device whose attach
  * may be deferred, in any context (transmit paths, interrupt handlers),
  * so it takes no lock. The caller is the device's DMA-API driver, which
- * owner.c counts; while it is bound the group's domain cannot change
- * (claims, domain_attach_group() and type switches are refused), and a
- * change made before it bound cleared the flag under the group mutex.
- * So the only race is two first maps, which attach the same domain.
+ * owner.c counts: while it is bound, claims, domain_attach_group() and
+ * type switches of the group are refused, and a change made before it
+ * bound cleared the flag under the group mutex. What remains is that
+ * driver's own doing: two first maps attach the same domain twice, and a
+ * legacy attach of its own domain races with its own first map.
  */
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {

@@ -155,7 +155,10 @@ static void iso_release_ownership(struct iommu_group *group)
  * bind to its devices.
  *
  * Return: 0; -EPERM if the group has any holder; -EBUSY if it is attached
- * to a domain or has PASID attachments; -EINVAL for a NULL @owner.
+ * to a domain, has PASID attachments or a member outside its domain;
+ * -ENODEV for a group without devices or default domain; -EINVAL for a
+ * NULL @owner, or a device that cannot be blocked (firmware needs its
+ * 1:1 map), or the driver's error.
  */
 int iommu_group_claim_dma_owner(struct iommu_group *group, void *owner)
 {
