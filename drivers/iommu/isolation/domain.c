@@ -46,8 +46,7 @@ int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev)
 
 	iommu_get_resv_regions(dev, &regions);
 	list_for_each_entry(region, &regions, list) {
-		dma_addr_t addr, end, run = 0;
-		size_t run_len = 0;
+		dma_addr_t addr, end;
 
 		if (region->type == IOMMU_RESV_DIRECT)
 			dev->iommu->require_direct = 1;
@@ -56,23 +55,15 @@ int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev)
 		    !iommu_is_dma_domain(domain))
 			continue;
 
-		addr = ALIGN_DOWN(region->start, pgsize);
 		end = ALIGN(region->start + region->length, pgsize);
-		/* Map each run of unmapped pages with one call */
-		for (; addr <= end; addr += pgsize) {
-			if (addr < end && !iommu_iova_to_phys(domain, addr)) {
-				if (!run_len)
-					run = addr;
-				run_len += pgsize;
+		for (addr = ALIGN_DOWN(region->start, pgsize); addr < end;
+		     addr += pgsize) {
+			if (iommu_iova_to_phys(domain, addr))
 				continue;
-			}
-			if (run_len) {
-				ret = iommu_map(domain, run, run, run_len,
-						region->prot, GFP_KERNEL);
-				if (ret)
-					goto out;
-				run_len = 0;
-			}
+			ret = iommu_map(domain, addr, addr, pgsize,
+					region->prot, GFP_KERNEL);
+			if (ret)
+				goto out;
 		}
 	}
 	if (!list_empty(&regions) && iommu_is_dma_domain(domain))
@@ -125,7 +116,8 @@ static int iso_device_set_domain(struct iommu_group *group, struct device *dev,
 	if (!ret || !must_succeed)
 		return ret;
 	/* The old domain is about to go away: block the device instead */
-	block = group->blocking_domain ?: dev_iommu_ops(dev)->blocked_domain;
+	block = group->blocking_domain ?: dev_iommu_ops(dev)->blocked_domain ?:
+		dev_iommu_ops(dev)->release_domain;
 	if (block && block != domain)
 		iso_device_attach(block, dev);
 	return ret;

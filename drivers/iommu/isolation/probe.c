@@ -178,11 +178,7 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 	gdev = iso_group_link_device(group, dev);
 	if (IS_ERR(gdev)) {
 		ret = PTR_ERR(gdev);
-		mutex_unlock(&group->mutex);
-		goto err_driver;
-	}
-
-	if (group->default_domain) {
+	} else if (group->default_domain) {
 		ret = iso_device_enter_domain(group, gdev);
 	} else if (!new_groups) {
 		ret = iso_setup_default_domain(group, 0);
@@ -195,24 +191,12 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 		iommu_setup_dma_ops(dev);
 	mutex_unlock(&group->mutex);
 
+	/* Out of the group again, or never in: the driver lets it go */
 	if (ret) {
-		dev_err(dev, "cannot enter the domain of iommu group %d: %d\n",
-			group->id, ret);
+		dev_err(dev, "cannot join iommu group %d: %d\n", group->id, ret);
 		iso_device_leave(group, dev);
 	}
 	/* The device holds its own reference now */
-	iommu_group_put(group);
-	return ret;
-
-err_driver:
-	/* Not in the group: undo what iso_driver_probe() did, as leave does */
-	iommu_device_unlink(dev->iommu->iommu_dev, dev);
-	mutex_lock(&group->mutex);
-	if (ops->release_device)
-		ops->release_device(dev);
-	mutex_unlock(&group->mutex);
-	module_put(ops->owner);
-	dev_iommu_free(dev);
 	iommu_group_put(group);
 	return ret;
 }
