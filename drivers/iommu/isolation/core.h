@@ -18,11 +18,16 @@
  *     The device list changes under both locks, so either one is enough
  *     to walk it.
  *
+ *   group->deferred_lock  (spinlock, one per group)
+ *     Ends a device's deferred attach (dev->iommu->attach_deferred): the
+ *     DMA map path takes it without the group mutex. Innermost.
+ *
  *   dev->iommu->lock  (owned by the IOMMU drivers)
  *
- * Lock order: iommu_probe_device_lock -> group->mutex -> dev->iommu->lock.
+ * Lock order: iommu_probe_device_lock -> group->mutex -> dev->iommu->lock;
+ * group->deferred_lock nests inside any of them and takes nothing.
  * Two group mutexes are never held at once. No global lock is taken to
- * attach, detach, claim or release a group, and no lock at all on the
+ * attach, detach, claim or release a group, and no sleeping lock on the
  * DMA map path (iommu_deferred_attach()).
  *
  * Invariants, checked where the state changes (iso_group_check()):
@@ -33,7 +38,8 @@
  *   - a user-held group (owner set) is never in its default domain,
  *     unless the driver's default domain is its blocking domain.
  *   - group->dma_api_off is set only while a domain attached with
- *     domain_attach_group() is the group's domain.
+ *     domain_attach_group() (or one that replaced it) is the group's
+ *     domain.
  */
 #ifndef __IOMMU_ISOLATION_CORE_H
 #define __IOMMU_ISOLATION_CORE_H
@@ -43,6 +49,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/xarray.h>
 
 struct iommu_group {
@@ -73,6 +80,8 @@ struct iommu_group {
 	bool dma_api_off;
 	/* Members the driver could not put into the group's domain */
 	unsigned int outside_cnt;
+	/* Ends a device's deferred attach (kdump); innermost, see domain.c */
+	spinlock_t deferred_lock;
 	struct xarray pasid_array;
 };
 
@@ -83,8 +92,9 @@ struct group_device {
 	char *name;
 	/*
 	 * Not in the group's domain: the driver refused it (a hot-add into a
-	 * held group, a failed rollback). No DMA-API driver and no user claim
-	 * for it until a later move takes it in.
+	 * held group, a failed rollback or detach). No DMA-API driver can
+	 * bind to it and no user can claim it until a move takes it in; a
+	 * driver bound before it went outside is not stopped.
 	 */
 	bool outside;
 };
@@ -149,6 +159,8 @@ int iso_device_enter_domain(struct iommu_group *group,
 int iso_setup_default_domain(struct iommu_group *group, int target_type);
 void iso_group_set_core_domain(struct iommu_group *group);
 void iso_group_setup_dma_ops(struct iommu_group *group);
+void iso_group_retry_outside(struct iommu_group *group);
+int iso_alloc_blocking_domain(struct iommu_group *group);
 struct iommu_domain *iso_group_alloc_domain(struct iommu_group *group,
 					    unsigned int type);
 int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev);

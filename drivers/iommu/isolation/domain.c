@@ -46,7 +46,8 @@ int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev)
 
 	iommu_get_resv_regions(dev, &regions);
 	list_for_each_entry(region, &regions, list) {
-		dma_addr_t addr, end;
+		dma_addr_t addr, end, run = 0;
+		size_t run_len = 0;
 
 		if (region->type == IOMMU_RESV_DIRECT)
 			dev->iommu->require_direct = 1;
@@ -55,15 +56,23 @@ int iso_map_direct_regions(struct iommu_domain *domain, struct device *dev)
 		    !iommu_is_dma_domain(domain))
 			continue;
 
+		addr = ALIGN_DOWN(region->start, pgsize);
 		end = ALIGN(region->start + region->length, pgsize);
-		for (addr = ALIGN_DOWN(region->start, pgsize); addr < end;
-		     addr += pgsize) {
-			if (iommu_iova_to_phys(domain, addr))
+		/* Map each run of unmapped pages with one call */
+		for (; addr <= end; addr += pgsize) {
+			if (addr < end && !iommu_iova_to_phys(domain, addr)) {
+				if (!run_len)
+					run = addr;
+				run_len += pgsize;
 				continue;
-			ret = iommu_map(domain, addr, addr, pgsize,
-					region->prot, GFP_KERNEL);
-			if (ret)
-				goto out;
+			}
+			if (run_len) {
+				ret = iommu_map(domain, run, run, run_len,
+						region->prot, GFP_KERNEL);
+				if (ret)
+					goto out;
+				run_len = 0;
+			}
 		}
 	}
 	if (!list_empty(&regions) && iommu_is_dma_domain(domain))
@@ -80,11 +89,28 @@ static int iso_device_attach(struct iommu_domain *domain, struct device *dev)
 	if (!domain->ops->attach_dev)
 		return -ENODEV;
 	ret = domain->ops->attach_dev(domain, dev);
-	if (ret)
-		return ret;
-	dev->iommu->attach_deferred = 0;
-	trace_attach_device_to_domain(dev);
-	return 0;
+	if (!ret)
+		trace_attach_device_to_domain(dev);
+	return ret;
+}
+
+/*
+ * kdump: whether @dev still waits for its deferred attach, which this
+ * call ends (or, with @again, restores after a failed attach). Under the
+ * group's deferred_lock, because the DMA map path ends it without the
+ * group mutex (iommu_deferred_attach()).
+ */
+static bool iso_end_deferral(struct iommu_group *group, struct device *dev,
+			     bool again)
+{
+	unsigned long flags;
+	bool was;
+
+	spin_lock_irqsave(&group->deferred_lock, flags);
+	was = dev->iommu->attach_deferred;
+	dev->iommu->attach_deferred = again;
+	spin_unlock_irqrestore(&group->deferred_lock, flags);
+	return was;
 }
 
 /* Move one device of @group to @domain */
@@ -97,55 +123,86 @@ static int iso_device_set_domain(struct iommu_group *group, struct device *dev,
 
 	lockdep_assert_held(&group->mutex);
 
-	/* Firmware needs its 1:1 map for this device: never block it */
-	if (dev->iommu->require_direct &&
-	    (domain->type == IOMMU_DOMAIN_BLOCKED ||
-	     domain == group->blocking_domain)) {
-		dev_warn(dev, "firmware requires a 1:1 IOMMU mapping for this device; refusing to block its DMA\n");
-		return -EINVAL;
-	}
-
 	/* kdump: keep the old kernel's translation until the first DMA map */
 	if (dev->iommu->attach_deferred) {
 		if (domain == group->default_domain)
 			return 0;
-		dev->iommu->attach_deferred = 0;
+		iso_end_deferral(group, dev, false);
 	}
 
-	ret = iso_device_attach(domain, dev);
+	/*
+	 * Firmware needs its 1:1 map for this device: never block it, nor
+	 * hand it to a user (VFIO refuses such devices). If the old domain
+	 * is going away, the default domain, which holds the map, is the
+	 * safe place.
+	 */
+	if (dev->iommu->require_direct &&
+	    (domain->type == IOMMU_DOMAIN_BLOCKED ||
+	     domain == group->blocking_domain ||
+	     (group->owner && domain != group->default_domain))) {
+		dev_warn(dev, "firmware requires a 1:1 IOMMU mapping for this device; refusing to block its DMA\n");
+		block = group->default_domain;
+		ret = -EINVAL;
+	} else {
+		ret = iso_device_attach(domain, dev);
+		/* The old domain is about to go away: block the device */
+		block = group->blocking_domain ?:
+			dev_iommu_ops(dev)->blocked_domain;
+	}
 	if (!ret || !must_succeed)
 		return ret;
-	/* The old domain is about to go away: block the device instead */
-	block = group->blocking_domain ?: dev_iommu_ops(dev)->blocked_domain ?:
-		dev_iommu_ops(dev)->release_domain;
-	if (block && block != domain)
-		iso_device_attach(block, dev);
+	WARN_ON(!block || block == domain || iso_device_attach(block, dev));
 	return ret;
 }
 
-/* Try the members outside the group's domain again */
-static void iso_group_retry_outside(struct iommu_group *group)
+/* The group's blocking domain, allocated once */
+int iso_alloc_blocking_domain(struct iommu_group *group)
+{
+	struct iommu_domain *domain;
+
+	if (group->blocking_domain)
+		return 0;
+
+	domain = iso_group_alloc_domain(group, IOMMU_DOMAIN_BLOCKED);
+	/* Drivers without a blocked type: an empty paging domain blocks too */
+	if (IS_ERR(domain))
+		domain = iso_group_alloc_domain(group, IOMMU_DOMAIN_UNMANAGED);
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	group->blocking_domain = domain;
+	return 0;
+}
+
+static void iso_set_outside(struct iommu_group *group,
+			    struct group_device *gdev, bool outside)
+{
+	if (gdev->outside != outside) {
+		gdev->outside = outside;
+		group->outside_cnt += outside ? 1 : -1;
+	}
+}
+
+/*
+ * Try the members outside the group's domain again, before a user or a
+ * DMA-API driver takes the group: a group in its default domain has no
+ * other move that would take them in.
+ */
+void iso_group_retry_outside(struct iommu_group *group)
 {
 	struct group_device *gdev;
+
+	lockdep_assert_held(&group->mutex);
 
 	if (!group->outside_cnt)
 		return;
 	for_each_group_device(group, gdev) {
-		if (gdev->outside &&
-		    !iso_device_set_domain(group, gdev->dev, group->domain,
-					   false)) {
-			gdev->outside = false;
-			group->outside_cnt--;
-		}
-	}
-}
-
-static void iso_set_outside(struct iommu_group *group,
-			    struct group_device *gdev)
-{
-	if (!gdev->outside) {
-		gdev->outside = true;
-		group->outside_cnt++;
+		if (!gdev->outside ||
+		    iso_device_set_domain(group, gdev->dev, group->domain,
+					  false))
+			continue;
+		iso_set_outside(group, gdev, false);
+		if (group->domain == group->default_domain)
+			iommu_setup_dma_ops(gdev->dev);
 	}
 }
 
@@ -154,9 +211,10 @@ static void iso_set_outside(struct iommu_group *group,
  * including the one the driver refused (VT-d and AMD-Vi block it before
  * they refuse), returns to the group's current domain and the error is
  * returned. With @must_succeed (the old domain is going away) the group
- * ends in @domain; a device the driver refuses is blocked and stays
- * outside the group's domain until a later move takes it. Members
- * already outside do not make a move fail.
+ * ends in @domain; a device the driver refuses is put into the blocking
+ * domain, or the default one if firmware forbids blocking it, and stays
+ * outside the group's domain until a later move takes it in. Members
+ * already outside are tried on the way and do not make a move fail.
  */
 int iso_group_set_domain(struct iommu_group *group,
 			 struct iommu_domain *domain, bool must_succeed)
@@ -172,9 +230,14 @@ int iso_group_set_domain(struct iommu_group *group,
 	if (old == domain)
 		return 0;
 
+	/* group->domain still names the old domain: SMMUv3 reads it */
 	for_each_group_device(group, gdev) {
-		if (gdev->outside)
+		if (gdev->outside) {
+			if (!iso_device_set_domain(group, gdev->dev, domain,
+						   false))
+				iso_set_outside(group, gdev, false);
 			continue;
+		}
 		err = iso_device_set_domain(group, gdev->dev, domain,
 					    must_succeed);
 		if (err && !must_succeed) {
@@ -184,12 +247,11 @@ int iso_group_set_domain(struct iommu_group *group,
 		if (err) {
 			dev_warn(gdev->dev, "refused the domain of iommu group %d: %d\n",
 				 group->id, err);
-			iso_set_outside(group, gdev);
+			iso_set_outside(group, gdev, true);
 			ret = ret ?: err;
 		}
 	}
-	group->domain = domain;
-	iso_group_retry_outside(group);
+	WRITE_ONCE(group->domain, domain);
 	iso_group_check(group);
 	return ret;
 
@@ -198,7 +260,7 @@ rollback:
 		/* A driver must take back a domain the device was just in */
 		if (old && !gdev->outside &&
 		    iso_device_set_domain(group, gdev->dev, old, true))
-			iso_set_outside(group, gdev);
+			iso_set_outside(group, gdev, true);
 		if (gdev == failed)
 			break;
 	}
@@ -228,7 +290,7 @@ int iso_device_enter_domain(struct iommu_group *group,
 		return ret;
 	dev_warn(dev, "cannot enter the domain of iommu group %d: %d; no DMA-API driver for it until a later domain change takes it in\n",
 		 group->id, ret);
-	iso_set_outside(group, gdev);
+	iso_set_outside(group, gdev, true);
 	return 0;
 }
 
@@ -248,7 +310,7 @@ void iso_group_set_core_domain(struct iommu_group *group)
 	struct iommu_domain *domain;
 
 	domain = group->owner ? group->blocking_domain : group->default_domain;
-	group->dma_api_off = false;
+	WRITE_ONCE(group->dma_api_off, false);
 	iso_group_set_domain(group, domain, true);
 	/* Members that joined elsewhere were set up for that domain */
 	if (domain == group->default_domain)
@@ -371,7 +433,7 @@ int iso_setup_default_domain(struct iommu_group *group, int target)
 	struct iommu_domain *domain;
 	struct group_device *gdev;
 	bool direct_failed = false;
-	int type, ret = 0;
+	int type, ret = 0, err;
 
 	lockdep_assert_held(&group->mutex);
 
@@ -390,10 +452,11 @@ int iso_setup_default_domain(struct iommu_group *group, int target)
 		if (iso_map_direct_regions(domain, gdev->dev))
 			direct_failed = true;
 
-	group->default_domain = domain;
-	if (!group->domain)
-		return iso_group_set_domain(group, domain, true);
-	if (group->domain == old) {
+	WRITE_ONCE(group->default_domain, domain);
+	if (!group->domain) {
+		/* A new group: the caller releases devices the driver refused */
+		ret = iso_group_set_domain(group, domain, true);
+	} else if (group->domain == old) {
 		ret = iso_group_set_domain(group, domain, false);
 		if (ret)
 			goto err_restore;
@@ -403,22 +466,25 @@ int iso_setup_default_domain(struct iommu_group *group, int target)
 	for_each_group_device(group, gdev) {
 		if (!direct_failed)
 			break;
-		ret = iso_map_direct_regions(domain, gdev->dev);
-		if (ret) {
-			dev_warn(gdev->dev, "cannot map firmware's direct regions: %d\n",
-				 ret);
-			if (group->domain == domain)
-				iso_group_set_domain(group, old, true);
-			goto err_restore;
-		}
+		err = iso_map_direct_regions(domain, gdev->dev);
+		if (!err)
+			continue;
+		dev_warn(gdev->dev, "cannot map firmware's direct regions: %d\n",
+			 err);
+		if (!old)
+			return ret ?: err;
+		if (group->domain == domain)
+			iso_group_set_domain(group, old, true);
+		ret = err;
+		goto err_restore;
 	}
 	if (old)
 		iommu_domain_free(old);
 	iso_group_check(group);
-	return 0;
+	return ret;
 
 err_restore:
-	group->default_domain = old;
+	WRITE_ONCE(group->default_domain, old);
 	iommu_domain_free(domain);
 	return ret;
 }
@@ -485,6 +551,8 @@ static int iso_group_detach(struct iommu_group *group,
 {
 	int ret = 0;
 
+	if (flags & ISO_HANDLE)
+		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
 	if (!group->domain)
 		return -EINVAL;
 	if (!domain || group->domain != domain ||
@@ -497,8 +565,6 @@ static int iso_group_detach(struct iommu_group *group,
 		ret = -EINVAL;
 	}
 	iso_group_set_core_domain(group);
-	if (flags & ISO_HANDLE)
-		xa_erase(&group->pasid_array, IOMMU_NO_PASID);
 	return ret;
 }
 
@@ -515,13 +581,17 @@ static int iso_group_detach(struct iommu_group *group,
  *	default domain, or the blocking one while a user holds the group
  *
  * The one operation behind every attach, replace and detach entry point.
- * A move is all or nothing; a detach cannot fail: whatever it returns, no
- * device uses @domain afterwards.
+ * A move is all or nothing. A detach cannot fail: whatever it returns, no
+ * device uses @domain afterwards, since a device the driver will not take
+ * back is put into the blocking domain, which every move away from the
+ * core's domain allocates first (a warning if the driver refuses even
+ * that, or, for a device firmware forbids blocking, the default domain).
  *
  * Return: 0; -EBUSY if the group is not in a state to move (attached
  * already, not set up yet, a DMA-API driver bound, a handle recorded);
  * -EINVAL for a domain of another IOMMU, or a detach of a domain that
- * was not attached; -ENODEV for an empty group; or the driver's error.
+ * was not attached; -ENODEV for an empty group; -ENOMEM or the driver's
+ * error.
  */
 int __iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
 		   struct iommu_attach_handle *handle, unsigned int flags)
@@ -543,6 +613,10 @@ int __iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
 		return -EBUSY;
 	if ((flags & ISO_TAKE_DMA_API) && group->owner_cnt && !group->owner)
 		return -EBUSY;
+	/* So that leaving @domain again can never fail (detach) */
+	ret = iso_alloc_blocking_domain(group);
+	if (ret)
+		return ret;
 	if (flags & ISO_HANDLE) {
 		if ((flags & ISO_FROM_CORE) &&
 		    xa_load(&group->pasid_array, IOMMU_NO_PASID))
@@ -564,7 +638,10 @@ int __iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
 		return ret;
 	}
 	if (flags & ISO_TAKE_DMA_API)
-		group->dma_api_off = true;
+		WRITE_ONCE(group->dma_api_off, true);
+	/* A replace onto the core's own domain ends the attachment */
+	if (domain == group->default_domain || domain == group->blocking_domain)
+		WRITE_ONCE(group->dma_api_off, false);
 	if (flags & ISO_HANDLE) {
 		if (handle)
 			handle->domain = domain;
@@ -625,7 +702,8 @@ EXPORT_SYMBOL_GPL(domain_attach_group);
  *
  * The devices go back to the default domain, or, while a user holds the
  * group, to the blocking domain: the user still holds it. Detach cannot
- * fail: the caller may free @domain on return, whatever the return value.
+ * fail: the caller may free @domain on return, whatever the return value
+ * (see __iso_group_move()).
  *
  * Context: process; takes the group's mutex.
  * Return: 0, or -EINVAL (and a warning) if @domain was not the attached
@@ -722,7 +800,8 @@ void iommu_detach_device(struct iommu_domain *domain, struct device *dev)
 
 	/* Even if the group gained a member since: the caller frees @domain */
 	mutex_lock(&group->mutex);
-	WARN_ON(!list_is_singular(&group->devices));
+	if (!list_is_singular(&group->devices))
+		dev_warn(dev, "detaching a shared iommu group %d\n", group->id);
 	__iso_group_move(group, domain, NULL, ISO_DETACH);
 	mutex_unlock(&group->mutex);
 }
@@ -751,18 +830,27 @@ struct iommu_domain *iommu_get_dma_domain(struct device *dev)
 /*
  * kdump: dma-iommu calls this on every DMA map of a device whose attach
  * may be deferred, in any context (transmit paths, interrupt handlers),
- * so it takes no lock. The caller is the device's DMA-API driver, which
- * owner.c counts: while it is bound, claims, domain_attach_group() and
- * type switches of the group are refused, and a change made before it
- * bound cleared the flag under the group mutex. What remains is that
- * driver's own doing: two first maps attach the same domain twice, and a
- * legacy attach of its own domain races with its own first map.
+ * so the core takes no sleeping lock here: the deferral ends under the
+ * group's deferred_lock, which every domain change also takes to end it,
+ * so exactly one caller attaches. The caller is the device's DMA-API
+ * driver, which owner.c counts: while it is bound, claims,
+ * domain_attach_group() and type switches of the group are refused. Left
+ * to the driver: its own legacy attach racing with its own first map, and
+ * an IOMMU driver whose attach_dev() sleeps (VT-d allocates there).
  */
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {
-	if (!dev->iommu || !dev->iommu->attach_deferred)
+	struct iommu_group *group = dev->iommu_group;
+	int ret;
+
+	if (!dev->iommu || !dev->iommu->attach_deferred || !group ||
+	    !iso_end_deferral(group, dev, false))
 		return 0;
-	return iso_device_attach(domain, dev);
+	ret = iso_device_attach(domain, dev);
+	/* The next map tries again, as before */
+	if (ret)
+		iso_end_deferral(group, dev, true);
+	return ret;
 }
 
 /**
@@ -781,6 +869,7 @@ bool iommu_dev_dma_api_usable(struct device *dev)
 
 	if (!group || !dev_has_iommu(dev))
 		return true;
+	/* Paired with the WRITE_ONCE()s of the writers */
 	return READ_ONCE(group->default_domain) && !READ_ONCE(group->owner) &&
 	       !READ_ONCE(group->dma_api_off);
 }

@@ -61,6 +61,7 @@ struct iommu_group *iommu_group_alloc(void)
 
 	kref_init(&group->ref);
 	mutex_init(&group->mutex);
+	spin_lock_init(&group->deferred_lock);
 	INIT_LIST_HEAD(&group->devices);
 	INIT_LIST_HEAD(&group->probe_node);
 	xa_init(&group->pasid_array);

@@ -949,6 +949,9 @@ static void hotadd_unblockable_into_held_group(struct kunit *test)
 
 	/* A device the attached domain does not fit: the same */
 	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test, a0->domain, dom);
+	/* Not handed to the user either, as VFIO refuses RMRR devices */
+	KUNIT_EXPECT_PTR_NE(test, rmrr->domain, dom);
 	other = mock_dev_new(test, 1);
 	other->fail_domain = dom;
 	other->fail_errno = -EINVAL;
@@ -959,6 +962,8 @@ static void hotadd_unblockable_into_held_group(struct kunit *test)
 			-EBUSY);
 	KUNIT_EXPECT_FALSE(test, iommu_dev_dma_api_usable(&other->dev));
 	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_NE(test, rmrr->domain, dom);
+	KUNIT_EXPECT_PTR_NE(test, other->domain, dom);
 
 	/* Back in the default domain both work as any member */
 	iommu_group_release_dma_owner(group);
@@ -983,13 +988,14 @@ static void bus_probe_skips_bound_devices(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, mdev->dev.iommu_group);
 	KUNIT_EXPECT_EQ(test, mdev->attaches, 0);
 	KUNIT_EXPECT_FALSE(test, use_dma_iommu(&mdev->dev));
-
-	/* Unbound, the next probe takes it */
 	device_release_driver(&mdev->dev);
-	KUNIT_EXPECT_EQ(test, bus_iommu_probe(&mock_bus), 0);
+
+	/* The next bind (dma_configure) takes it in */
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&mdev->dev), 0);
 	KUNIT_EXPECT_NOT_NULL(test, mdev->dev.iommu_group);
 	KUNIT_EXPECT_PTR_EQ(test, mdev->domain,
 			    iommu_group_default_domain(mock_group(mdev)));
+	iommu_device_unuse_default_domain(&mdev->dev);
 }
 
 /* A bus probe that cannot give a group a domain does not strand it */
@@ -1003,7 +1009,8 @@ static void bus_probe_failure_releases_members(struct kunit *test)
 
 	mock_def_type = IOMMU_DOMAIN_DMA;
 	mock_paging_errno = -ENOSPC;
-	KUNIT_EXPECT_EQ(test, bus_iommu_probe(&mock_bus), -ENOSPC);
+	/* Logged, not returned: the IOMMU stays up for the other groups */
+	KUNIT_EXPECT_EQ(test, bus_iommu_probe(&mock_bus), 0);
 	mock_paging_errno = 0;
 	KUNIT_EXPECT_NULL(test, a->dev.iommu_group);
 	KUNIT_EXPECT_NULL(test, b->dev.iommu_group);
@@ -1046,6 +1053,50 @@ static void detach_always_ends_in_core_domain(struct kunit *test)
 			    ERR_PTR(-ENOENT));
 	iommu_group_release_dma_owner(group);
 	expect_devs_in(test, devs, 2, def, "released");
+
+	/* The driver refuses to take a device back: blocked, not left in dom */
+	devs[1]->fail_domain = def;
+	devs[1]->fail_errno = -ENOMEM;
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	KUNIT_EXPECT_PTR_EQ(test, devs[0]->domain, def);
+	KUNIT_EXPECT_PTR_EQ(test, devs[1]->domain, &mock_blocked_domain);
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[1]->dev),
+			-EBUSY);
+	/* Tried again when a driver binds or a user claims */
+	devs[1]->fail_errno = 0;
+	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+	expect_devs_in(test, devs, 2, &mock_blocked_domain, "claimed again");
+	iommu_group_release_dma_owner(group);
+	devs[1]->fail_errno = -ENOMEM;
+	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
+	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
+	devs[1]->fail_errno = 0;
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[1]->dev),
+			0);
+	expect_devs_in(test, devs, 2, def, "taken back at bind");
+	iommu_device_unuse_default_domain(&devs[1]->dev);
+}
+
+/* Drivers that map only once a domain is attached (arm-smmu v2) */
+static void direct_regions_mapped_after_attach(struct kunit *test)
+{
+	struct mock_dev *mdev;
+
+	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
+		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
+
+	mock_def_type = IOMMU_DOMAIN_DMA;
+	mock_map_needs_attach = true;
+	mdev = mock_dev_new(test, 1);
+	mdev->rmrr = true;
+	KUNIT_ASSERT_EQ(test, iommu_probe_device(&mdev->dev), 0);
+	KUNIT_EXPECT_TRUE(test, mock_translates(mdev, MOCK_RMRR_START,
+						MOCK_RMRR_START));
+	KUNIT_EXPECT_TRUE(test, mock_translates(mdev, MOCK_RMRR_START +
+						MOCK_RMRR_SIZE - SZ_4K,
+						MOCK_RMRR_START +
+						MOCK_RMRR_SIZE - SZ_4K));
 }
 
 struct unset_probe {
@@ -1268,6 +1319,7 @@ static struct kunit_case isolation_core_cases[] = {
 	KUNIT_CASE(deferred_attach_on_first_map),
 	KUNIT_CASE(probe_failure_releases_under_mutex),
 	KUNIT_CASE(group_add_device_by_hand),
+	KUNIT_CASE(direct_regions_mapped_after_attach),
 	{}
 };
 

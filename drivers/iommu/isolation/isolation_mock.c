@@ -63,6 +63,7 @@ static atomic_t mock_dev_ids = ATOMIC_INIT(0);
 int mock_def_type;
 int mock_paging_errno;
 int mock_map_errno;
+bool mock_map_needs_attach;
 /* 0: off; N: the N-th driver callback from now fails */
 atomic_t mock_fail_nth = ATOMIC_INIT(0);
 
@@ -70,6 +71,8 @@ atomic_t mock_fail_nth = ATOMIC_INIT(0);
 atomic_t mock_paging_live = ATOMIC_INIT(0);
 /* Calls of the group's iommudata release, i.e. groups freed */
 atomic_t mock_groups_freed = ATOMIC_INIT(0);
+
+static const struct iommu_domain_ops mock_paging_ops;
 
 static struct mock_dev *to_mock_dev(struct device *dev)
 {
@@ -80,6 +83,7 @@ static struct mock_dev *to_mock_dev(struct device *dev)
 struct mock_domain {
 	struct iommu_domain domain;
 	struct xarray pt;
+	bool attached;
 };
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
@@ -110,6 +114,8 @@ static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
 		return err;
 	}
 	mdev->domain = domain;
+	if (domain->ops == &mock_paging_ops)
+		to_mock_domain(domain)->attached = true;
 	return 0;
 }
 
@@ -132,6 +138,8 @@ static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 
 	if (mock_map_errno)
 		return mock_map_errno;
+	if (mock_map_needs_attach && !md->attached)
+		return -ENODEV;
 	if (mock_fail_now())
 		return -ENOMEM;
 	for (i = 0; i < pgcount; i++) {
@@ -579,6 +587,7 @@ int mock_test_init(struct kunit *test)
 	mock_def_type = 0;
 	mock_paging_errno = 0;
 	mock_map_errno = 0;
+	mock_map_needs_attach = false;
 	atomic_set(&mock_fail_nth, 0);
 	return 0;
 }

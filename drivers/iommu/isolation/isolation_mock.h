@@ -72,6 +72,8 @@ extern struct iommu_domain mock_old_kernel_domain;
 extern int mock_def_type;
 extern int mock_paging_errno;
 extern int mock_map_errno;
+/* Paging domains map only once attached (arm-smmu v2 sets up at attach) */
+extern bool mock_map_needs_attach;
 /* 0: off; N: the N-th driver callback from now fails with -ENOMEM */
 extern atomic_t mock_fail_nth;
 /* Paging domains the driver allocated and not yet freed */

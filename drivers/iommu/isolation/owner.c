@@ -53,10 +53,16 @@ int iommu_device_use_default_domain(struct device *dev)
 	struct iommu_group *group = dev->iommu_group;
 	int ret = 0;
 
+	/* Left out by a bus probe while a driver was bound: joins now */
+	if (!group && iommu_fwspec_ops(dev_iommu_fwspec_get(dev)))
+		iommu_probe_device(dev);
+	group = dev->iommu_group;
 	if (!group)
 		return 0;
 
 	mutex_lock(&group->mutex);
+	if (!group->owner && !group->dma_api_off)
+		iso_group_retry_outside(group);
 	if (!group->default_domain)
 		ret = -EPROBE_DEFER;
 	else if (group->owner || group->dma_api_off ||
@@ -90,23 +96,6 @@ void iommu_device_unuse_default_domain(struct device *dev)
 	mutex_unlock(&group->mutex);
 }
 
-static int iso_alloc_blocking_domain(struct iommu_group *group)
-{
-	struct iommu_domain *domain;
-
-	if (group->blocking_domain)
-		return 0;
-
-	domain = iso_group_alloc_domain(group, IOMMU_DOMAIN_BLOCKED);
-	/* Drivers without a blocked type: an empty paging domain blocks too */
-	if (IS_ERR(domain))
-		domain = iso_group_alloc_domain(group, IOMMU_DOMAIN_UNMANAGED);
-	if (IS_ERR(domain))
-		return PTR_ERR(domain);
-	group->blocking_domain = domain;
-	return 0;
-}
-
 static int iso_take_ownership(struct iommu_group *group, void *owner)
 {
 	int ret;
@@ -115,6 +104,7 @@ static int iso_take_ownership(struct iommu_group *group, void *owner)
 
 	if (list_empty(&group->devices) || !group->default_domain)
 		return -ENODEV;
+	iso_group_retry_outside(group);
 	/* A member outside the domain would not be blocked */
 	if (group->domain != group->default_domain || group->outside_cnt ||
 	    !xa_empty(&group->pasid_array))
@@ -127,7 +117,7 @@ static int iso_take_ownership(struct iommu_group *group, void *owner)
 	if (ret)
 		return ret;
 
-	group->owner = owner;
+	WRITE_ONCE(group->owner, owner);
 	group->owner_cnt = 1;
 	iso_group_check(group);
 	return 0;
@@ -142,7 +132,7 @@ static void iso_release_ownership(struct iommu_group *group)
 		return;
 
 	group->owner_cnt = 0;
-	group->owner = NULL;
+	WRITE_ONCE(group->owner, NULL);
 	iso_group_set_core_domain(group);
 }
 

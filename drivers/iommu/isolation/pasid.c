@@ -125,7 +125,9 @@ EXPORT_SYMBOL_GPL(iommu_detach_device_pasid);
  * @pasid: the PASID, or IOMMU_NO_PASID for the group's domain
  * @type: the domain type the caller expects, 0 for any
  *
- * The caller serialises against attach and detach of @pasid.
+ * The lookup is under the xarray's lock (the fault path calls this with
+ * no other lock); the handle stays valid only while the caller keeps
+ * @pasid attached, as iommufd does for its fault handlers.
  *
  * Return: the handle; ERR_PTR(-ENOENT) if none; ERR_PTR(-EBUSY) if the
  * attached domain has another type.

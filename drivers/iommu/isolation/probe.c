@@ -16,7 +16,8 @@
  * so the domain type can take every member into account; if that fails,
  * its devices leave it rather than wait for a domain that never comes.
  * A bus probe leaves devices with a bound driver alone: their DMA ops
- * must not change under the driver; they join when a driver next binds.
+ * must not change under the driver; they join when a driver next binds
+ * (iso_leave_alone()).
  *
  * Firmware (a device tree iommu-map, ACPI IORT or VIOT) says which IOMMU
  * translates a PCI device. The legacy layer read it only when a driver
@@ -122,7 +123,8 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 	if (member)
 		iso_group_unlink_device(group, gdev);
 	/* iso_group_unlink_device() cleared it; the driver still needs it */
-	dev->iommu_group = group;
+	if (member)
+		dev->iommu_group = group;
 
 	iommu_device_unlink(dev->iommu->iommu_dev, dev);
 	/* The driver's release domain stops DMA before the driver lets go */
@@ -136,9 +138,11 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 		WARN_ON_ONCE(group->owner_cnt);
 		dead.default_domain = group->default_domain;
 		dead.blocking_domain = group->blocking_domain;
-		group->default_domain = NULL;
+		WRITE_ONCE(group->default_domain, NULL);
 		group->blocking_domain = NULL;
-		group->domain = NULL;
+		WRITE_ONCE(group->domain, NULL);
+		/* A driver may hand the same group to new devices */
+		WRITE_ONCE(group->dma_api_off, false);
 	}
 	mutex_unlock(&group->mutex);
 
@@ -227,9 +231,22 @@ static void iso_fw_configure(struct device *dev)
 	}
 }
 
+/*
+ * A bus probe leaves a device with a bound driver alone, fwspec included:
+ * its DMA ops must not change under the driver. When a driver next binds,
+ * dma_configure() reads the firmware and probes it, or
+ * iommu_device_use_default_domain() does. A driver still probing is not
+ * bound yet, and is taken in.
+ */
+static bool iso_leave_alone(struct device *dev)
+{
+	return device_is_bound(dev) && !dev->iommu_group;
+}
+
 static int iso_fw_configure_one(struct device *dev, void *unused)
 {
-	iso_fw_configure(dev);
+	if (!iso_leave_alone(dev))
+		iso_fw_configure(dev);
 	return 0;
 }
 
@@ -297,8 +314,7 @@ static int iso_probe_one(struct device *dev, void *new_groups)
 {
 	int ret;
 
-	/* Its DMA ops must not change under a running driver */
-	if (READ_ONCE(dev->driver) && !dev->iommu_group)
+	if (iso_leave_alone(dev))
 		return 0;
 	ret = iso_probe_device(dev, new_groups);
 	if (ret && ret != -ENODEV)
@@ -318,21 +334,22 @@ static void iso_group_abandon(struct iommu_group *group)
 
 /*
  * Probe every device of @bus, then give each new group its default
- * domain and finalize its devices. Errors of single devices are logged;
- * the first failure to set up a group's default domain is returned.
+ * domain and finalize its devices. Errors of single devices and groups
+ * are logged, not returned: the IOMMU stays usable for the others
+ * (iommu_device_register() would tear the whole instance down).
  */
 int bus_iommu_probe(const struct bus_type *bus)
 {
 	struct iommu_group *group, *next;
 	struct group_device *gdev;
 	LIST_HEAD(new_groups);
-	int ret, err = 0;
+	int ret;
 
 	/* Firmware lookups take the probe lock themselves */
 	bus_for_each_dev(bus, NULL, NULL, iso_fw_configure_one);
 
 	mutex_lock(&iommu_probe_device_lock);
-	err = bus_for_each_dev(bus, NULL, &new_groups, iso_probe_one);
+	bus_for_each_dev(bus, NULL, &new_groups, iso_probe_one);
 
 	list_for_each_entry_safe(group, next, &new_groups, probe_node) {
 		mutex_lock(&group->mutex);
@@ -348,7 +365,6 @@ int bus_iommu_probe(const struct bus_type *bus)
 			pr_err("group %d: no default domain: %d; its devices leave it\n",
 			       group->id, ret);
 			iso_group_abandon(group);
-			err = err ?: ret;
 		} else {
 			for_each_group_device(group, gdev)
 				iso_probe_finalize(gdev->dev);
@@ -356,7 +372,7 @@ int bus_iommu_probe(const struct bus_type *bus)
 		iommu_group_put(group);
 	}
 	mutex_unlock(&iommu_probe_device_lock);
-	return err;
+	return 0;
 }
 
 int iommu_bus_notifier(struct notifier_block *nb, unsigned long action,
