@@ -12,6 +12,8 @@ pseries) tests="groups sysfs_mode vfio_spapr" ;;
 *) tests="groups domain_type sysfs_mode vfio_type1 vfio_cdev viability ownership hotplug lsisolation_check" ;;
 esac
 # ISOLATION_TESTS narrows the list (make check-quick TESTS="groups ...")
+# or names others (hotplug_cycles: check.py's hotplug-cycles suite, with
+# HOTPLUG_CYCLES); ISOLATION_TIMEOUT is each program's limit in seconds
 tests=${ISOLATION_TESTS:-$tests}
 for t in $tests; do
 	if [ ! -x "./$t" ]; then
@@ -20,7 +22,7 @@ for t in $tests; do
 		continue
 	fi
 	echo "# selftest: $t"
-	timeout 300 "./$t"
+	timeout "${ISOLATION_TIMEOUT:-300}" "./$t"
 	st=$?
 	echo "# selftest: $t exit $st"
 	case $st in

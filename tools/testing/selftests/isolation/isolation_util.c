@@ -149,6 +149,13 @@ struct iso_dev *iso_topology_find(struct iso_topology *t, const char *name)
 	return NULL;
 }
 
+const char *iso_topology_bdf(struct iso_topology *t, const char *name)
+{
+	struct iso_dev *d = iso_topology_find(t, name);
+
+	return d && d->bdf[0] ? d->bdf : NULL;
+}
+
 int iso_dev_group(const char *bdf)
 {
 	char path[PATH_MAX], target[PATH_MAX], *slash;
@@ -197,6 +204,21 @@ int iso_group_devices(int group, char (*names)[ISO_DEVNAME_LEN], int max)
 	}
 	free(de);
 	return nr;
+}
+
+int iso_group_size(int group)
+{
+	static char names[ISO_MAX_DEVS][ISO_DEVNAME_LEN];
+
+	return iso_group_devices(group, names, ISO_MAX_DEVS);
+}
+
+bool iso_group_exists(int group)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), ISO_GROUPS_DIR "/%d", group);
+	return !access(path, F_OK);
 }
 
 int iso_dev_driver(const char *bdf, char *buf, size_t len)
@@ -307,6 +329,20 @@ int iso_edu_dma_load(bool *loaded)
 int iso_edu_dma_unload(void)
 {
 	return syscall(SYS_delete_module, ISO_EDU_DMA, O_NONBLOCK) ? -errno : 0;
+}
+
+bool iso_edu_dma_test(const char *bdf, char *res, size_t len)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/dma_test", bdf);
+	ret = iso_read(path, res, len);
+	if (ret) {
+		snprintf(res, len, "read dma_test: %s", strerror(-ret));
+		return false;
+	}
+	return !strncmp(res, "ok ", 3) && atoi(res + 3) > 0;
 }
 
 void iso_cleanup_init(struct iso_cleanup *cl)

@@ -50,6 +50,8 @@ struct iso_topology {
 /* Read /harness/topology and resolve each device's path to its BDF. */
 int iso_topology_load(struct iso_topology *t);
 struct iso_dev *iso_topology_find(struct iso_topology *t, const char *name);
+/* BDF of topology device @name, NULL when it is not in the guest. */
+const char *iso_topology_bdf(struct iso_topology *t, const char *name);
 
 /*
  * Resolve a slot path ("05.0/00.0": slots from root bus 00 of domain 0, or
@@ -89,6 +91,12 @@ int iso_group_list(int *ids, int max);
  */
 #define ISO_DEVNAME_LEN	256
 int iso_group_devices(int group, char (*names)[ISO_DEVNAME_LEN], int max);
+
+/* Number of devices in group @group (iso_group_devices()), or -errno. */
+int iso_group_size(int group);
+
+/* /sys/kernel/iommu_groups/@group exists. */
+bool iso_group_exists(int group);
 
 /*
  * In a test that needs groups, with @nr from iso_group_list(): fail when
@@ -149,6 +157,13 @@ int iso_probe_group(const char *bdf);
  */
 int iso_edu_dma_load(bool *loaded);
 int iso_edu_dma_unload(void);
+
+/*
+ * Have edu_dma (bound to @bdf) do a DMA round trip by reading its dma_test
+ * attribute; true when it reads "ok <bytes>". @res (@len bytes) gets what
+ * it read, or why it could not.
+ */
+bool iso_edu_dma_test(const char *bdf, char *res, size_t len);
 
 /* Cleanup after a failed ASSERT ------------------------------------------ */
 

@@ -15,9 +15,7 @@
  * dma_test attribute does another and reads "ok <bytes>".
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,21 +24,6 @@
 #include "../kselftest_harness.h"
 #include "isolation_util.h"
 #include "vfio_util.h"
-
-/* Run edu_dma's round trip on @bdf; true when it reads "ok <bytes>". */
-static bool edu_dma_ok(const char *bdf, char *res, size_t len)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/dma_test", bdf);
-	ret = iso_read(path, res, len);
-	if (ret) {
-		snprintf(res, len, "read dma_test: %s", strerror(-ret));
-		return false;
-	}
-	return !strncmp(res, "ok ", 3) && atoi(res + 3) > 0;
-}
 
 static bool is_driver(const char *bdf, const char *want)
 {
@@ -162,7 +145,7 @@ static void edu_dma_serves(struct __test_metadata *_metadata, const char *bdf)
 	ASSERT_EQ(0, ret) TH_LOG("bind of edu_dma to %s after VFIO let go: %s", bdf,
 				 strerror(-ret));
 	ASSERT_TRUE(is_driver(bdf, ISO_EDU_DMA));
-	EXPECT_TRUE(edu_dma_ok(bdf, res, sizeof(res)))
+	EXPECT_TRUE(iso_edu_dma_test(bdf, res, sizeof(res)))
 		TH_LOG("dma_test of %s: %s", bdf, res);
 }
 
@@ -220,7 +203,7 @@ TEST_F(ownership, dma_api_blocks_vfio)
 	ret = iso_bind(self->other, ISO_EDU_DMA);
 	ASSERT_EQ(0, ret) TH_LOG("bind of edu_dma to %s: %s", self->other,
 				 strerror(-ret));
-	ASSERT_TRUE(edu_dma_ok(self->other, res, sizeof(res)))
+	ASSERT_TRUE(iso_edu_dma_test(self->other, res, sizeof(res)))
 		TH_LOG("dma_test of %s: %s", self->other, res);
 
 	ASSERT_EQ(0, iso_bind(self->held, "vfio-pci"));
@@ -235,7 +218,7 @@ TEST_F(ownership, dma_api_blocks_vfio)
 	vfio_ctx_close(&self->c);
 
 	EXPECT_TRUE(is_driver(self->other, ISO_EDU_DMA));
-	EXPECT_TRUE(edu_dma_ok(self->other, res, sizeof(res)))
+	EXPECT_TRUE(iso_edu_dma_test(self->other, res, sizeof(res)))
 		TH_LOG("dma_test of %s after VFIO was refused: %s",
 		       self->other, res);
 
