@@ -50,6 +50,10 @@ SUITES = {
     # VFIO users that are not ours: Debian's QEMU assigning an edu to a
     # nested guest, Debian's dpdk-testpmd on two e1000e (REALUSERS_ARGS)
     'realusers': (['vtd'], 'sh /harness/realusers.sh', ['realusers'], ''),
+    # the core's fault-injection sweep (KUnit isolation_faults) run again
+    # with failslab armed for GFP_KERNEL, then kmemleak on a debug kernel;
+    # the core's own KUnit suite exists on the isolation variant only
+    'faults': (['vtd'], 'sh /harness/fail-nth.sh', ['fail-nth'], ''),
     # hot-add and hot-remove cycles into a free slot, a shared group and a
     # VFIO-held group (hotplug_cycles); how many: cycles_for()
     'hotplug-cycles': (['vtd', 'smmuv3-acpi'],
@@ -206,6 +210,12 @@ def run(args, suite, machine, variant, flavour):
         for fn in sorted(os.listdir(peer)):
             vmargs += ['--file', '%s:/harness/peer/%s' %
                        (os.path.join(peer, fn), fn)]
+    if 'fail-nth' in extra:
+        if variant != 'isolation':
+            return None
+        vmargs += ['--file', os.path.join(TOP, 'scripts', 'guest',
+                                          'fail-nth.sh') +
+                   ':/harness/fail-nth.sh']
     if 'realusers' in extra:
         if flavour:
             return None         # plain kernels only (TCG in TCG on KASAN)
@@ -253,9 +263,9 @@ def run(args, suite, machine, variant, flavour):
     res['secs'] = secs
     # "# time NAME: N s" lines of the suite, printed with its result
     res['times'] = [x[len('# time '):] for x in user if x.startswith('# time ')]
-    # "# hotplug-cycles: ..." summary lines (hotplug_cycles), printed too
+    # summary lines of hotplug_cycles and of the fault sweep, printed too
     res['reports'] = [x[2:] for x in user
-                      if x.startswith('# hotplug-cycles: ')]
+                      if x.startswith(('# hotplug-cycles: ', '# fail_nth: '))]
     res['kunit'] = kres
     res['log'] = log
     res['tag'] = tag
