@@ -594,7 +594,7 @@ static int iso_group_detach(struct iommu_group *group,
  * error.
  */
 int __iso_group_move(struct iommu_group *group, struct iommu_domain *domain,
-		   struct iommu_attach_handle *handle, unsigned int flags)
+		     struct iommu_attach_handle *handle, unsigned int flags)
 {
 	bool reserved = false;
 	void *old;

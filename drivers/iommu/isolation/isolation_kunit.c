@@ -1146,7 +1146,7 @@ static void type_switch_failure_keeps_dma_ops(struct kunit *test)
 {
 	struct mock_dev *mdev;
 	struct iommu_group *group;
-	int live;
+	int live, ret;
 
 	if (!IS_ENABLED(CONFIG_IOMMU_DMA))
 		kunit_skip(test, "no DMA domains without CONFIG_IOMMU_DMA");
@@ -1155,15 +1155,15 @@ static void type_switch_failure_keeps_dma_ops(struct kunit *test)
 	mdev->rmrr = true;
 	KUNIT_ASSERT_EQ(test, iommu_probe_device(&mdev->dev), 0);
 	group = mock_group(mdev);
-	KUNIT_ASSERT_EQ(test, iso_group_change_default_type(group,
-						IOMMU_DOMAIN_IDENTITY), 0);
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_IDENTITY);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	KUNIT_ASSERT_FALSE(test, use_dma_iommu(&mdev->dev));
 	live = atomic_read(&mock_paging_live);
 
 	/* The RMRR cannot be mapped into the new domain, even after attach */
 	mock_map_errno = -ENOSPC;
-	KUNIT_EXPECT_EQ(test, iso_group_change_default_type(group,
-						IOMMU_DOMAIN_DMA), -ENOSPC);
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
 	mock_map_errno = 0;
 	KUNIT_EXPECT_PTR_EQ(test, iommu_group_default_domain(group),
 			    &mock_identity_domain);
@@ -1173,8 +1173,8 @@ static void type_switch_failure_keeps_dma_ops(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_paging_live), live);
 
 	/* Mapped, the RMRR is translated 1:1 in the new DMA domain */
-	KUNIT_ASSERT_EQ(test, iso_group_change_default_type(group,
-						IOMMU_DOMAIN_DMA), 0);
+	ret = iso_group_change_default_type(group, IOMMU_DOMAIN_DMA);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	KUNIT_EXPECT_TRUE(test, use_dma_iommu(&mdev->dev));
 	KUNIT_EXPECT_TRUE(test, mock_translates(mdev, MOCK_RMRR_START,
 						MOCK_RMRR_START));

@@ -572,7 +572,6 @@ int groups_freed_since(int base, int expect)
 	return atomic_read(&mock_groups_freed) - base;
 }
 
-
 int walk_count(struct device *dev, void *data)
 {
 	struct walk_result *res = data;
@@ -582,6 +581,7 @@ int walk_count(struct device *dev, void *data)
 		res->of_key++;
 	return 0;
 }
+
 int mock_test_init(struct kunit *test)
 {
 	mock_def_type = 0;
