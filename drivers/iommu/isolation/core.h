@@ -97,6 +97,8 @@ struct group_device {
 	 * driver bound before it went outside is not stopped.
 	 */
 	bool outside;
+	/* Refused by a move that must succeed; only inside that move */
+	bool refused;
 };
 
 #define for_each_group_device(group, gdev) \
@@ -159,7 +161,6 @@ int iso_device_enter_domain(struct iommu_group *group,
 int iso_setup_default_domain(struct iommu_group *group, int target_type);
 void iso_group_set_core_domain(struct iommu_group *group);
 void iso_group_setup_dma_ops(struct iommu_group *group);
-void iso_group_retry_outside(struct iommu_group *group);
 int iso_alloc_blocking_domain(struct iommu_group *group);
 struct iommu_domain *iso_group_alloc_domain(struct iommu_group *group,
 					    unsigned int type);

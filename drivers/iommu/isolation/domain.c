@@ -151,7 +151,11 @@ static int iso_device_set_domain(struct iommu_group *group, struct device *dev,
 	}
 	if (!ret || !must_succeed)
 		return ret;
-	WARN_ON(!block || block == domain || iso_device_attach(block, dev));
+	/* A new group of a driver without a static blocked domain has none */
+	if (!block || block == domain)
+		dev_warn(dev, "no domain to block it in: %d\n", ret);
+	else
+		WARN_ON(iso_device_attach(block, dev));
 	return ret;
 }
 
@@ -183,30 +187,6 @@ static void iso_set_outside(struct iommu_group *group,
 }
 
 /*
- * Try the members outside the group's domain again, before a user or a
- * DMA-API driver takes the group: a group in its default domain has no
- * other move that would take them in.
- */
-void iso_group_retry_outside(struct iommu_group *group)
-{
-	struct group_device *gdev;
-
-	lockdep_assert_held(&group->mutex);
-
-	if (!group->outside_cnt)
-		return;
-	for_each_group_device(group, gdev) {
-		if (!gdev->outside ||
-		    iso_device_set_domain(group, gdev->dev, group->domain,
-					  false))
-			continue;
-		iso_set_outside(group, gdev, false);
-		if (group->domain == group->default_domain)
-			iommu_setup_dma_ops(gdev->dev);
-	}
-}
-
-/*
  * Move every device of @group to @domain. On failure every device,
  * including the one the driver refused (VT-d and AMD-Vi block it before
  * they refuse), returns to the group's current domain and the error is
@@ -214,7 +194,8 @@ void iso_group_retry_outside(struct iommu_group *group)
  * ends in @domain; a device the driver refuses is put into the blocking
  * domain, or the default one if firmware forbids blocking it, and stays
  * outside the group's domain until a later move takes it in. Members
- * already outside are tried on the way and do not make a move fail.
+ * already outside are tried once the others have moved and do not make a
+ * move fail.
  */
 int iso_group_set_domain(struct iommu_group *group,
 			 struct iommu_domain *domain, bool must_succeed)
@@ -230,14 +211,9 @@ int iso_group_set_domain(struct iommu_group *group,
 	if (old == domain)
 		return 0;
 
-	/* group->domain still names the old domain: SMMUv3 reads it */
 	for_each_group_device(group, gdev) {
-		if (gdev->outside) {
-			if (!iso_device_set_domain(group, gdev->dev, domain,
-						   false))
-				iso_set_outside(group, gdev, false);
+		if (gdev->outside)
 			continue;
-		}
 		err = iso_device_set_domain(group, gdev->dev, domain,
 					    must_succeed);
 		if (err && !must_succeed) {
@@ -247,8 +223,23 @@ int iso_group_set_domain(struct iommu_group *group,
 		if (err) {
 			dev_warn(gdev->dev, "refused the domain of iommu group %d: %d\n",
 				 group->id, err);
-			iso_set_outside(group, gdev, true);
+			gdev->refused = true;
 			ret = ret ?: err;
+		}
+	}
+	/*
+	 * Members that were outside before: tried once the move is certain
+	 * (no rollback for them), and while group->domain still names the
+	 * old domain, which SMMUv3 reads as the device's current one.
+	 */
+	for_each_group_device(group, gdev) {
+		if (gdev->refused) {
+			gdev->refused = false;
+			iso_set_outside(group, gdev, true);
+		} else if (gdev->outside &&
+			   !iso_device_set_domain(group, gdev->dev, domain,
+						  false)) {
+			iso_set_outside(group, gdev, false);
 		}
 	}
 	WRITE_ONCE(group->domain, domain);
@@ -835,8 +826,10 @@ struct iommu_domain *iommu_get_dma_domain(struct device *dev)
  * so exactly one caller attaches. The caller is the device's DMA-API
  * driver, which owner.c counts: while it is bound, claims,
  * domain_attach_group() and type switches of the group are refused. Left
- * to the driver: its own legacy attach racing with its own first map, and
- * an IOMMU driver whose attach_dev() sleeps (VT-d allocates there).
+ * to the driver: its own legacy attach racing with its own first map, a
+ * second first map on another CPU that does not wait for the winner's
+ * attach (the base kernel attached twice instead), and an IOMMU driver
+ * whose attach_dev() sleeps (VT-d allocates there).
  */
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {

@@ -1063,7 +1063,7 @@ static void detach_always_ends_in_core_domain(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, devs[1]->domain, &mock_blocked_domain);
 	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[1]->dev),
 			-EBUSY);
-	/* Tried again when a driver binds or a user claims */
+	/* Tried again by the next move, a user's claim here */
 	devs[1]->fail_errno = 0;
 	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
 	expect_devs_in(test, devs, 2, &mock_blocked_domain, "claimed again");
@@ -1072,9 +1072,14 @@ static void detach_always_ends_in_core_domain(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, domain_attach_group(dom, group), 0);
 	KUNIT_EXPECT_EQ(test, domain_detach_group(dom, group), 0);
 	devs[1]->fail_errno = 0;
+	/* A bind does not move the group; the next move takes it in */
+	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[1]->dev),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, iommu_group_claim_dma_owner(group, test), 0);
+	iommu_group_release_dma_owner(group);
+	expect_devs_in(test, devs, 2, def, "taken back by the next move");
 	KUNIT_EXPECT_EQ(test, iommu_device_use_default_domain(&devs[1]->dev),
 			0);
-	expect_devs_in(test, devs, 2, def, "taken back at bind");
 	iommu_device_unuse_default_domain(&devs[1]->dev);
 }
 

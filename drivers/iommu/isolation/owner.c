@@ -54,15 +54,14 @@ int iommu_device_use_default_domain(struct device *dev)
 	int ret = 0;
 
 	/* Left out by a bus probe while a driver was bound: joins now */
-	if (!group && iommu_fwspec_ops(dev_iommu_fwspec_get(dev)))
+	if (!group && dev_iommu_fwspec_get(dev) &&
+	    iommu_fwspec_ops(dev_iommu_fwspec_get(dev)))
 		iommu_probe_device(dev);
 	group = dev->iommu_group;
 	if (!group)
 		return 0;
 
 	mutex_lock(&group->mutex);
-	if (!group->owner && !group->dma_api_off)
-		iso_group_retry_outside(group);
 	if (!group->default_domain)
 		ret = -EPROBE_DEFER;
 	else if (group->owner || group->dma_api_off ||
@@ -104,18 +103,22 @@ static int iso_take_ownership(struct iommu_group *group, void *owner)
 
 	if (list_empty(&group->devices) || !group->default_domain)
 		return -ENODEV;
-	iso_group_retry_outside(group);
-	/* A member outside the domain would not be blocked */
-	if (group->domain != group->default_domain || group->outside_cnt ||
+	if (group->domain != group->default_domain ||
 	    !xa_empty(&group->pasid_array))
 		return -EBUSY;
 
 	ret = iso_alloc_blocking_domain(group);
 	if (ret)
 		return ret;
+	/* The move tries members outside the domain again */
 	ret = iso_group_set_domain(group, group->blocking_domain, false);
 	if (ret)
 		return ret;
+	/* A member still outside would not be blocked */
+	if (group->outside_cnt) {
+		iso_group_set_domain(group, group->default_domain, true);
+		return -EBUSY;
+	}
 
 	WRITE_ONCE(group->owner, owner);
 	group->owner_cnt = 1;

@@ -232,15 +232,16 @@ static void iso_fw_configure(struct device *dev)
 }
 
 /*
- * A bus probe leaves a device with a bound driver alone, fwspec included:
- * its DMA ops must not change under the driver. When a driver next binds,
- * dma_configure() reads the firmware and probes it, or
- * iommu_device_use_default_domain() does. A driver still probing is not
- * bound yet, and is taken in.
+ * A bus probe leaves a device with a driver alone, fwspec included: its
+ * DMA ops must not change under the driver, bound or still probing. When
+ * a driver next binds, dma_configure() reads the firmware and probes it,
+ * or iommu_device_use_default_domain() does. A snapshot without the
+ * device lock: a driver that binds right after it finds no group and
+ * takes one the same way.
  */
 static bool iso_leave_alone(struct device *dev)
 {
-	return device_is_bound(dev) && !dev->iommu_group;
+	return READ_ONCE(dev->driver) && !dev->iommu_group;
 }
 
 static int iso_fw_configure_one(struct device *dev, void *unused)
