@@ -82,6 +82,15 @@ REALUSERS_ARGS = ['--memory', '3G', '--initrd-overlay',
                                          'realusers.sh') +
                   ':/harness/realusers.sh']
 
+# Tests that fail on the debug kernel of both variants for a reason outside
+# the core, measured on stock too; counted as XFAIL there, with the reason
+DEBUG_XFAIL = {
+    ('iommufd', 'basic_fail_nth.map_two_domains'):
+        'upstream iommufd_fail_nth gives up after 400 injection points; '
+        'KASAN, kmemleak and lockdep make that path allocate more (stock '
+        '6.12 fails it the same way on this kernel)',
+}
+
 TS = r'(?:\[\s*\d+\.\d+\]\s)?'
 # Kernel messages that fail a run whatever the tests said
 SPLATS = re.compile(r'(WARNING: CPU|BUG: |Oops|KASAN:|UBSAN:|possible circular '
@@ -248,6 +257,15 @@ def run(args, suite, machine, variant, flavour):
     res = parse_ktap(user)
     kres = parse_ktap(kunit_cases(boot))
     res['known'] = []
+    res['debug_xfail'] = []
+    if flavour == 'debug':
+        for name in list(res['failed']):
+            why = DEBUG_XFAIL.get((suite, name))
+            if why:
+                res['failed'].remove(name)
+                res['fail'] -= 1
+                res['xfail'] += 1
+                res['debug_xfail'].append('%s: %s' % (name, why))
     for i, line in enumerate(console):
         if i and SPLATS.search(line):
             why = known_splat(console, i)
@@ -332,6 +350,8 @@ def main():
                 print('    %s' % n)
             for n in r['failed']:
                 print('    FAIL %s  (log: %s)' % (n, r['log']))
+            for n in r['debug_xfail']:
+                print('    xfail on the debug kernel: %s' % n)
             for n in sorted(set(r['known'])):
                 print('    known base-kernel splat, not counted: %s' % n)
             for k in ('pass', 'fail', 'skip', 'xfail'):
