@@ -37,7 +37,7 @@ make -s -C "$src/tools/isolation" O="$dst" CC="${cross}gcc" LDFLAGS=-static
 rm -rf "$dst/expected"
 cp -r "$TOP/tools/testing/selftests/isolation/expected" "$dst/expected" 2>/dev/null || true
 rm -f "$dst"/*.o
-cp "$TOP/scripts/guest/run-selftests.sh" "$dst/"
+cp "$TOP/scripts/guest/run-selftests.sh" "$TOP/scripts/guest/kmemleak.sh" "$dst/"
 
 # VARIANT or VARIANT-FLAVOUR (isolation-debug)
 for kernel in "$@"; do

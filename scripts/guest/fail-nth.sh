@@ -20,15 +20,4 @@ echo Y > "$fi/ignore-gfp-wait"
 sed -n 's/^ *# fault_sweep: //p' "$suite/results" | sed 's/^/# /'
 grep -q 'allocation faults on' "$suite/results" ||
 	echo "not ok 2 fail_nth allocation faults # failslab did not arm"
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan > /sys/kernel/debug/kmemleak
-	sleep 5
-	echo scan > /sys/kernel/debug/kmemleak
-	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
-	if [ "$leaks" = 0 ]; then
-		echo "ok 3 fail_nth kmemleak"
-	else
-		echo "not ok 3 fail_nth kmemleak: $leaks unreferenced objects"
-		head -40 /sys/kernel/debug/kmemleak
-	fi
-fi
+sh /harness/kmemleak.sh 3 "fail_nth kmemleak"

@@ -35,17 +35,5 @@ for t in $tests; do
 	done
 done
 # A kernel built with kmemleak: scan once all tests are done and report
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan > /sys/kernel/debug/kmemleak
-	sleep 5
-	echo scan > /sys/kernel/debug/kmemleak
-	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
-	if [ "$leaks" = 0 ]; then
-		echo "ok 1 kmemleak"
-	else
-		cat /sys/kernel/debug/kmemleak
-		echo "not ok 1 kmemleak # $leaks leaks"
-		rc=1
-	fi
-fi
+sh /harness/kmemleak.sh 1 kmemleak || rc=1
 exit $rc
