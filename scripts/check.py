@@ -279,6 +279,8 @@ def run(args, suite, machine, variant, flavour):
         res['fail'] += 1
         res['failed'].append('guest: ' + (p.stderr.strip().splitlines() or
                                           ['exit %d' % p.returncode])[-1])
+        # CI shows only this output: keep the end of the console with it
+        res['tail'] = console[-30:]
     res['secs'] = secs
     # "# time NAME: N s" lines of the suite, printed with its result
     res['times'] = [x[len('# time '):] for x in user if x.startswith('# time ')]
@@ -351,6 +353,8 @@ def main():
                 print('    %s' % n)
             for n in r['failed']:
                 print('    FAIL %s  (log: %s)' % (n, r['log']))
+            for n in r.get('tail', []):
+                print('    | %s' % n)
             for n in r['debug_xfail']:
                 print('    xfail on the debug kernel: %s' % n)
             for n in sorted(set(r['known'])):

@@ -452,7 +452,9 @@ def main():
                                      line.startswith('    ')):
                     print(line, flush=True)
     finally:
-        if proc.poll() is None:
+        # QEMU's own end: its status, or the signal that killed it
+        qemu_rc = proc.poll()
+        if qemu_rc is None:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(10)
@@ -465,7 +467,9 @@ def main():
     if status is None:
         why = 'timed out after %ds' % args.timeout \
             if time.time() >= deadline else \
-            'guest stopped without an exit status (panic or crash)'
+            'guest stopped without an exit status (panic or crash; ' \
+            'QEMU exit %s)' % ('signal %d' % -qemu_rc if qemu_rc and
+                               qemu_rc < 0 else qemu_rc)
         print('vm.py: %s: %s%s' % (args.machine, why,
                                    ', log: ' + args.log if args.log else ''),
               file=sys.stderr)

@@ -15,13 +15,17 @@
  * of a device and splits such subtrees.
  *
  * Callers hold iommu_probe_device_lock, so the groups found on other
- * devices cannot go away or change under the lookup.
+ * devices cannot go away or change under the lookup. The devices of a bus
+ * are visited with pci_bus_for_each_dev(), under pci_bus_sem: a lookup
+ * costs the size of the device's own bus and of its path to the root, not
+ * the number of PCI devices in the system.
  */
 #include <linux/bitmap.h>
 #include <linux/device.h>
 #include <linux/fsl/mc.h>
 #include <linux/iommu.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 
 #include "core.h"
 
@@ -78,90 +82,121 @@ struct iommu_group *fsl_mc_device_group(struct device *dev)
 }
 EXPORT_SYMBOL_GPL(fsl_mc_device_group);
 
-/* A switch's internal bus leaks if one of its downstream ports lacks ACS */
+static bool iso_is_dsp(struct pci_dev *pdev)
+{
+	return pci_is_pcie(pdev) && pci_pcie_type(pdev) == PCI_EXP_TYPE_DOWNSTREAM;
+}
+
+static int iso_dsp_leaks(struct pci_dev *port, void *unused)
+{
+	return iso_is_dsp(port) && !pci_acs_enabled(port, ISO_ACS_FLAGS);
+}
+
+/*
+ * A switch's internal bus leaks if one of its downstream ports lacks ACS.
+ * Only the devices of @bus are visited: the cost does not grow with the
+ * number of PCI devices in the system.
+ */
 static bool iso_switch_bus_leaks(struct pci_bus *bus)
 {
-	struct pci_dev *port = NULL;
-
-	for_each_pci_dev(port) {
-		if (port->bus == bus &&
-		    pci_pcie_type(port) == PCI_EXP_TYPE_DOWNSTREAM &&
-		    !pci_acs_enabled(port, ISO_ACS_FLAGS)) {
-			pci_dev_put(port);
-			return true;
-		}
-	}
-	return false;
+	return pci_bus_for_each_dev(bus, iso_dsp_leaks, NULL);
 }
 
-static bool iso_is_leaky_switch_port(struct pci_dev *pdev)
+/* Whether @bridge itself keeps requests from below it upstream */
+static bool iso_bridge_isolates(struct pci_dev *bridge)
 {
-	return pci_is_pcie(pdev) &&
-	       pci_pcie_type(pdev) == PCI_EXP_TYPE_DOWNSTREAM &&
-	       iso_switch_bus_leaks(pdev->bus);
+	return pci_acs_enabled(bridge, ISO_ACS_FLAGS) &&
+	       !(iso_is_dsp(bridge) && iso_switch_bus_leaks(bridge->bus));
 }
 
-/* Whether @bridge and every bridge above it keep peer traffic upstream */
-static bool iso_path_isolates(struct pci_dev *bridge)
+/*
+ * The devices of one bus with what the peer rules need to know of them,
+ * gathered in one walk of the bus: ACS is read at most once a device.
+ */
+struct iso_bus_view {
+	struct pci_dev *dev[256];
+	DECLARE_BITMAP(present, 256);
+	DECLARE_BITMAP(acs_read, 256);
+	DECLARE_BITMAP(no_acs, 256);
+	bool leaks;
+};
+
+static bool iso_view_no_acs(struct iso_bus_view *v, unsigned int devfn)
 {
-	for (; bridge; bridge = pci_upstream_bridge(bridge))
-		if (!pci_acs_enabled(bridge, ISO_ACS_FLAGS) ||
-		    iso_is_leaky_switch_port(bridge))
-			return false;
-	return true;
+	if (!test_and_set_bit(devfn, v->acs_read) &&
+	    !pci_acs_enabled(v->dev[devfn], ISO_ACS_FLAGS))
+		set_bit(devfn, v->no_acs);
+	return test_bit(devfn, v->no_acs);
 }
 
-/* Whether @a and @b, on one bus, can reach each other or alias */
-static bool iso_pci_peers(struct pci_dev *a, struct pci_dev *b)
+static int iso_view_add(struct pci_dev *pdev, void *data)
 {
-	if (pci_devs_are_dma_aliases(a, b))
+	struct iso_bus_view *v = data;
+
+	v->dev[pdev->devfn] = pci_dev_get(pdev);
+	set_bit(pdev->devfn, v->present);
+	if (iso_is_dsp(pdev) && iso_view_no_acs(v, pdev->devfn))
+		v->leaks = true;
+	return 0;
+}
+
+/* Whether the devices at @a and @b of the view can reach each other or alias */
+static bool iso_pci_peers(struct iso_bus_view *v, unsigned int a,
+			  unsigned int b)
+{
+	struct pci_dev *da = v->dev[a], *db = v->dev[b];
+
+	if (pci_devs_are_dma_aliases(da, db))
 		return true;
 	/* Functions of one device with no ACS between them */
-	if (PCI_SLOT(a->devfn) == PCI_SLOT(b->devfn) &&
-	    (a->multifunction || b->multifunction) &&
-	    !pci_acs_enabled(a, ISO_ACS_FLAGS) &&
-	    !pci_acs_enabled(b, ISO_ACS_FLAGS))
+	if (PCI_SLOT(a) == PCI_SLOT(b) &&
+	    (da->multifunction || db->multifunction) &&
+	    iso_view_no_acs(v, a) && iso_view_no_acs(v, b))
 		return true;
 	/* Downstream ports of a switch that leaks */
-	return iso_is_leaky_switch_port(a) && iso_is_leaky_switch_port(b);
+	return v->leaks && iso_is_dsp(da) && iso_is_dsp(db);
 }
 
 /*
  * Search the devices of @pdev's bus that @pdev is not isolated from,
- * directly or through other such devices, for an existing group.
+ * directly or through other such devices, for an existing group. The
+ * cost depends on the size of @pdev's bus only.
  */
 static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev)
 {
 	DECLARE_BITMAP(todo, 256) = {};
 	DECLARE_BITMAP(seen, 256) = {};
-	struct pci_bus *bus = pdev->bus;
 	struct iommu_group *group = NULL;
-	unsigned int devfn;
+	struct iso_bus_view *v;
+	unsigned int cur, devfn;
+
+	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return ERR_PTR(-ENOMEM);
+	pci_bus_for_each_dev(pdev->bus, iso_view_add, v);
+	/* Not on its bus's list (yet, or any more): it has no peers */
+	if (!test_bit(pdev->devfn, v->present) ||
+	    v->dev[pdev->devfn] != pdev)
+		goto out;
 
 	set_bit(pdev->devfn, todo);
-	while (!group && (devfn = find_first_bit(todo, 256)) < 256) {
-		struct pci_dev *cur, *tmp = NULL;
-
-		clear_bit(devfn, todo);
-		set_bit(devfn, seen);
-		cur = devfn == pdev->devfn ? pci_dev_get(pdev) :
-					     pci_get_slot(bus, devfn);
-		if (!cur)
-			continue;
-
-		for_each_pci_dev(tmp) {
-			if (tmp->bus != bus || test_bit(tmp->devfn, seen) ||
-			    !iso_pci_peers(cur, tmp))
+	while (!group && (cur = find_first_bit(todo, 256)) < 256) {
+		clear_bit(cur, todo);
+		set_bit(cur, seen);
+		for_each_set_bit(devfn, v->present, 256) {
+			if (test_bit(devfn, seen) || test_bit(devfn, todo) ||
+			    !iso_pci_peers(v, cur, devfn))
 				continue;
-			group = iommu_group_get(&tmp->dev);
-			if (group) {
-				pci_dev_put(tmp);
+			group = iommu_group_get(&v->dev[devfn]->dev);
+			if (group)
 				break;
-			}
-			set_bit(tmp->devfn, todo);
+			set_bit(devfn, todo);
 		}
-		pci_dev_put(cur);
 	}
+out:
+	for_each_set_bit(devfn, v->present, 256)
+		pci_dev_put(v->dev[devfn]);
+	kfree(v);
 	return group;
 }
 
@@ -192,8 +227,8 @@ static int iso_alias_step(struct pci_dev *pdev, u16 alias, void *data)
 struct iommu_group *pci_device_group(struct device *dev)
 {
 	struct iso_alias_walk walk = {};
-	struct iommu_group *group;
-	struct pci_dev *pdev;
+	struct iommu_group *group = NULL;
+	struct pci_dev *pdev, *top = NULL;
 	struct pci_bus *bus;
 
 	if (WARN_ON(!dev_is_pci(dev)))
@@ -204,17 +239,25 @@ struct iommu_group *pci_device_group(struct device *dev)
 		return walk.group;
 	pdev = walk.last;
 
-	/* Up to the first bridge that isolates what is below it */
-	for (bus = pdev->bus; !pci_is_root_bus(bus); bus = bus->parent) {
+	/*
+	 * Up to the first bridge that isolates what is below it, with every
+	 * bridge above it: the highest bridge of the path that does not
+	 * isolate is the last one whose group the device may share. One
+	 * verdict per bridge of the path.
+	 */
+	for (bus = pdev->bus; !pci_is_root_bus(bus); bus = bus->parent)
+		if (bus->self && !iso_bridge_isolates(bus->self))
+			top = bus->self;
+	for (bus = pdev->bus; top && !pci_is_root_bus(bus); bus = bus->parent) {
 		if (!bus->self)
 			continue;
-		if (iso_path_isolates(bus->self))
-			break;
 		pdev = bus->self;
 		group = iommu_group_get(&pdev->dev);
-		if (group)
-			return group;
+		if (group || pdev == top)
+			break;
 	}
+	if (group)
+		return group;
 
 	group = iso_pci_peer_group(pdev);
 	return group ?: iommu_group_alloc();
