@@ -16,7 +16,7 @@
  *
  * Callers hold iommu_probe_device_lock, so the groups found on other
  * devices cannot go away or change under the lookup. The devices of a bus
- * are visited with pci_bus_for_each_dev(), under pci_bus_sem: a lookup
+ * are visited with pci_bus_walk_devices(), under pci_bus_sem: a lookup
  * costs the size of the device's own bus and of its path to the root, not
  * the number of PCI devices in the system.
  */
@@ -99,7 +99,7 @@ static int iso_dsp_leaks(struct pci_dev *port, void *unused)
  */
 static bool iso_switch_bus_leaks(struct pci_bus *bus)
 {
-	return pci_bus_for_each_dev(bus, iso_dsp_leaks, NULL);
+	return pci_bus_walk_devices(bus, iso_dsp_leaks, NULL);
 }
 
 /* Whether @bridge itself keeps requests from below it upstream */
@@ -173,7 +173,7 @@ static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev)
 	v = kzalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return ERR_PTR(-ENOMEM);
-	pci_bus_for_each_dev(pdev->bus, iso_view_add, v);
+	pci_bus_walk_devices(pdev->bus, iso_view_add, v);
 	/* Not on its bus's list (yet, or any more): it has no peers */
 	if (!test_bit(pdev->devfn, v->present) ||
 	    v->dev[pdev->devfn] != pdev)
