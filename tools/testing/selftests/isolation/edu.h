@@ -29,7 +29,10 @@
 #define EDU_CMD_TO_RAM	0x2	/* device buffer -> RAM; clear: RAM -> device buffer */
 
 #define EDU_BUF		0x40000
-/* QEMU 7.2 aborts on a transfer of the whole 4096-byte buffer. */
+/*
+ * QEMU 7.2 aborts the VM (hw_error) on a transfer that reaches the end of
+ * the 4096-byte buffer: offset + count must stay below 4096.
+ */
 #define EDU_MAX_XFER	4095
 /* Device addresses are clamped to the edu's 28-bit DMA mask. */
 #define EDU_DMA_BITS	28
@@ -96,6 +99,9 @@ static inline int edu_dma(void *bar, uint64_t iova, unsigned int off,
 	struct timespec ts = { 0, 1000 * 1000 };
 	int waited;
 
+	/* QEMU's edu aborts the whole VM on a range past EDU_MAX_XFER */
+	if (!count || off + count > EDU_MAX_XFER)
+		return -EINVAL;
 	if (to_device) {
 		edu_wr64(bar, EDU_DMA_SRC, iova);
 		edu_wr64(bar, EDU_DMA_DST, EDU_BUF + off);

@@ -321,7 +321,8 @@ TEST_F(vfio_dma, round_trip)
 		size_t len = 1 + dma_rand(&self->rng) % EDU_MAX_XFER;
 		size_t soff = dma_rand(&self->rng) % (self->pg - len + 1);
 		size_t roff = dma_rand(&self->rng) % (self->pg - len + 1);
-		unsigned int doff = dma_rand(&self->rng) % (4096 - len + 1);
+		unsigned int doff = dma_rand(&self->rng) %
+				    (EDU_MAX_XFER - len + 1);
 		char *src = dma_page(self, PG_SRC), *dst = dma_page(self, PG_DST);
 
 		if (i == 0)	/* once the largest transfer, at 0 */

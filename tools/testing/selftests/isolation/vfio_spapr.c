@@ -446,7 +446,7 @@ TEST_F(tce, round_trip)
 		size_t len = 1 + rnd(&self->rng) % EDU_MAX_XFER;
 		size_t soff = rnd(&self->rng) % (self->pg - len + 1);
 		size_t roff = rnd(&self->rng) % (self->pg - len + 1);
-		unsigned int doff = rnd(&self->rng) % (4096 - len + 1);
+		unsigned int doff = rnd(&self->rng) % (EDU_MAX_XFER - len + 1);
 
 		if (!i) {	/* once the largest transfer, at 0 */
 			len = EDU_MAX_XFER;
