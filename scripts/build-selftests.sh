@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest userspace for one architecture into build/selftests/ARCH:
-# the isolation selftests (static) with their data, and the edu_dma test
-# module for each kernel variant given (build/mod/VARIANT-ARCH).
+# the isolation selftests (static) with their data, and the edu_dma and
+# pcisim test modules for each kernel variant given (build/mod/VARIANT-ARCH).
 #   build-selftests.sh ARCH [VARIANT[-FLAVOUR]...]
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -52,4 +52,14 @@ for kernel in "$@"; do
 	cp "$TOP/tools/testing/selftests/isolation/edu_dma/"* "$mod/"
 	in_src "$variant" make -s -C "$out" ARCH="$karch" CROSS_COMPILE="$cross" \
 		CC="ccache ${cross}gcc" M="$mod" modules
+	# pcisim.ko (pcisim/): a Kbuild directory of its own, the module
+	# next to edu_dma.ko
+	note "building pcisim.ko for $kernel/$arch"
+	rm -rf "$mod/pcisim"
+	mkdir -p "$mod/pcisim"
+	cp "$TOP/tools/testing/selftests/isolation/pcisim/"*.[ch] \
+		"$TOP/tools/testing/selftests/isolation/pcisim/Makefile" "$mod/pcisim/"
+	in_src "$variant" make -s -C "$out" ARCH="$karch" CROSS_COMPILE="$cross" \
+		CC="ccache ${cross}gcc" M="$mod/pcisim" modules
+	cp "$mod/pcisim/pcisim.ko" "$mod/pcisim.ko"
 done

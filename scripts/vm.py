@@ -243,12 +243,13 @@ def make_initramfs(args, arch, topo):
                 with open(src, 'rb') as f:
                     c.file('harness/' + rel, f.read(),
                            0o755 if os.access(src, os.X_OK) else 0o644)
-    mod = os.path.join(BUILD, 'mod', '%s-%s%s' % (
-        args.variant, arch, '-' + args.flavour if args.flavour else ''),
-        'edu_dma.ko')
-    if os.path.exists(mod):
-        with open(mod, 'rb') as f:
-            c.file('harness/edu_dma.ko', f.read())
+    moddir = os.path.join(BUILD, 'mod', '%s-%s%s' % (
+        args.variant, arch, '-' + args.flavour if args.flavour else ''))
+    for ko in ('edu_dma.ko', 'pcisim.ko'):
+        mod = os.path.join(moddir, ko)
+        if os.path.exists(mod):
+            with open(mod, 'rb') as f:
+                c.file('harness/' + ko, f.read())
     for spec in args.file:
         src, _, dst = spec.partition(':')
         dst = dst or '/harness/' + os.path.basename(src)

@@ -66,6 +66,12 @@ struct iommu_group {
 
 	/* Linked on a bus probe's list of groups awaiting a default domain */
 	struct list_head probe_node;
+	/*
+	 * Joined ports of one PCIe switch that did not isolate each other:
+	 * the switch is treated as leaking for as long as the group lives,
+	 * whatever ports are present. Under iommu_probe_device_lock.
+	 */
+	bool pci_ports_merged;
 
 	/* Protects the members below; see the locking rules above */
 	struct mutex mutex;
@@ -143,6 +149,7 @@ struct group_device *iso_group_find(struct iommu_group *group,
 				    struct device *dev);
 void iso_group_drop_device(struct iommu_group *group, struct device *dev);
 void iso_group_check(struct iommu_group *group);
+int iso_group_absorb(struct iommu_group *into, struct iommu_group *from);
 
 /* domain.c; the flags of iso_group_move() */
 #define ISO_FROM_CORE		BIT(0)

@@ -87,19 +87,54 @@ static bool iso_is_dsp(struct pci_dev *pdev)
 	return pci_is_pcie(pdev) && pci_pcie_type(pdev) == PCI_EXP_TYPE_DOWNSTREAM;
 }
 
-static int iso_dsp_leaks(struct pci_dev *port, void *unused)
+/* The internal bus of a PCIe switch: its downstream ports sit on it */
+static bool iso_is_switch_bus(struct pci_bus *bus)
 {
-	return iso_is_dsp(port) && !pci_acs_enabled(port, ISO_ACS_FLAGS);
+	return bus->self && pci_is_pcie(bus->self) &&
+	       pci_pcie_type(bus->self) == PCI_EXP_TYPE_UPSTREAM;
+}
+
+static bool iso_in_merged_group(struct pci_dev *pdev)
+{
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	bool merged = group && group->pci_ports_merged;
+
+	iommu_group_put(group);
+	return merged;
 }
 
 /*
- * A switch's internal bus leaks if one of its downstream ports lacks ACS.
- * Only the devices of @bus are visited: the cost does not grow with the
- * number of PCI devices in the system.
+ * Whether @pdev, on a switch's internal bus, makes the switch leak: a
+ * downstream port without ACS lets requests from below it reach the other
+ * ports; an endpoint integrated in the switch reaches every port's window
+ * (ACS acts on requests entering a downstream port from below only); a
+ * port already merged with its siblings keeps the switch leaking even if
+ * the port that lacked ACS was removed since, so the groups do not depend
+ * on the order devices appear in.
+ */
+static bool iso_leaks_switch(struct pci_dev *pdev, bool acs)
+{
+	if (!iso_is_dsp(pdev))
+		return true;
+	return !acs || iso_in_merged_group(pdev);
+}
+
+static int iso_port_leaks(struct pci_dev *pdev, void *unused)
+{
+	bool acs = iso_is_dsp(pdev) && pci_acs_enabled(pdev, ISO_ACS_FLAGS);
+
+	return iso_leaks_switch(pdev, acs);
+}
+
+/*
+ * Whether the devices of a switch's internal bus reach each other. Only
+ * the devices of @bus are visited: the cost does not grow with the number
+ * of PCI devices in the system.
  */
 static bool iso_switch_bus_leaks(struct pci_bus *bus)
 {
-	return pci_bus_walk_devices(bus, iso_dsp_leaks, NULL);
+	return iso_is_switch_bus(bus) &&
+	       pci_bus_walk_devices(bus, iso_port_leaks, NULL);
 }
 
 /* Whether @bridge itself keeps requests from below it upstream */
@@ -118,7 +153,12 @@ struct iso_bus_view {
 	DECLARE_BITMAP(present, 256);
 	DECLARE_BITMAP(acs_read, 256);
 	DECLARE_BITMAP(no_acs, 256);
+	/* The groups of the peers found, one reference each */
+	struct iommu_group *found[256];
+	bool switch_bus;
 	bool leaks;
+	/* ARI: one device of up to 256 functions, whatever the slot */
+	bool ari;
 };
 
 static bool iso_view_no_acs(struct iso_bus_view *v, unsigned int devfn)
@@ -132,11 +172,15 @@ static bool iso_view_no_acs(struct iso_bus_view *v, unsigned int devfn)
 static int iso_view_add(struct pci_dev *pdev, void *data)
 {
 	struct iso_bus_view *v = data;
+	unsigned int devfn = pdev->devfn;
 
-	v->dev[pdev->devfn] = pci_dev_get(pdev);
-	set_bit(pdev->devfn, v->present);
-	if (iso_is_dsp(pdev) && iso_view_no_acs(v, pdev->devfn))
-		v->leaks = true;
+	v->dev[devfn] = pci_dev_get(pdev);
+	set_bit(devfn, v->present);
+	if (v->switch_bus && !v->leaks) {
+		bool acs = iso_is_dsp(pdev) && !iso_view_no_acs(v, devfn);
+
+		v->leaks = iso_leaks_switch(pdev, acs);
+	}
 	return 0;
 }
 
@@ -148,51 +192,85 @@ static bool iso_pci_peers(struct iso_bus_view *v, unsigned int a,
 
 	if (pci_devs_are_dma_aliases(da, db))
 		return true;
-	/* Functions of one device with no ACS between them */
-	if (PCI_SLOT(a) == PCI_SLOT(b) &&
-	    (da->multifunction || db->multifunction) &&
-	    iso_view_no_acs(v, a) && iso_view_no_acs(v, b))
+	/* The devices of a switch's internal bus that leaks */
+	if (v->leaks)
 		return true;
-	/* Downstream ports of a switch that leaks */
-	return v->leaks && iso_is_dsp(da) && iso_is_dsp(db);
+	/*
+	 * Functions of one device: ACS acts on the requests a function
+	 * sends, so one function without it reaches the others.
+	 */
+	return (v->ari || PCI_SLOT(a) == PCI_SLOT(b)) &&
+	       (da->multifunction || db->multifunction) &&
+	       (iso_view_no_acs(v, a) || iso_view_no_acs(v, b));
 }
 
 /*
  * Search the devices of @pdev's bus that @pdev is not isolated from,
- * directly or through other such devices, for an existing group. The
- * cost depends on the size of @pdev's bus only.
+ * directly or through other such devices without a group, for their group.
+ * The cost depends on the size of @pdev's bus only. Peers found in several
+ * groups are one group: the others are moved into the first, which works
+ * only while nobody uses them (iso_group_absorb()).
  */
-static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev)
+static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev,
+					      bool *merged)
 {
 	DECLARE_BITMAP(todo, 256) = {};
 	DECLARE_BITMAP(seen, 256) = {};
-	struct iommu_group *group = NULL;
+	struct iommu_group *group = NULL, *other;
+	unsigned int cur, devfn, nr = 0, i;
 	struct iso_bus_view *v;
-	unsigned int cur, devfn;
+	int ret = 0;
 
 	v = kzalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return ERR_PTR(-ENOMEM);
+	v->switch_bus = iso_is_switch_bus(pdev->bus);
+	v->ari = pci_ari_enabled(pdev->bus);
 	pci_bus_walk_devices(pdev->bus, iso_view_add, v);
 	/* Not on its bus's list (yet, or any more): it has no peers */
-	if (!test_bit(pdev->devfn, v->present) ||
-	    v->dev[pdev->devfn] != pdev)
+	if (v->dev[pdev->devfn] != pdev)
 		goto out;
 
 	set_bit(pdev->devfn, todo);
-	while (!group && (cur = find_first_bit(todo, 256)) < 256) {
+	while ((cur = find_first_bit(todo, 256)) < 256) {
 		clear_bit(cur, todo);
 		set_bit(cur, seen);
 		for_each_set_bit(devfn, v->present, 256) {
 			if (test_bit(devfn, seen) || test_bit(devfn, todo) ||
 			    !iso_pci_peers(v, cur, devfn))
 				continue;
-			group = iommu_group_get(&v->dev[devfn]->dev);
-			if (group)
-				break;
-			set_bit(devfn, todo);
+			other = iommu_group_get(&v->dev[devfn]->dev);
+			if (!other) {
+				set_bit(devfn, todo);
+				continue;
+			}
+			/* A member's peers are in its group: look no further */
+			set_bit(devfn, seen);
+			for (i = 0; i < nr && v->found[i] != other; i++)
+				;
+			if (i < nr)
+				iommu_group_put(other);
+			else
+				v->found[nr++] = other;
 		}
 	}
+
+	for (i = 1; i < nr; i++) {
+		if (!ret) {
+			ret = iso_group_absorb(v->found[0], v->found[i]);
+			if (ret)
+				pci_warn(pdev, "reaches IOMMU groups %d and %d, which cannot be merged (%d): no group for it\n",
+					 v->found[0]->id, v->found[i]->id, ret);
+		}
+		iommu_group_put(v->found[i]);
+	}
+	if (nr)
+		group = v->found[0];
+	if (ret) {
+		iommu_group_put(group);
+		group = ERR_PTR(ret);
+	}
+	*merged = v->leaks;
 out:
 	for_each_set_bit(devfn, v->present, 256)
 		pci_dev_put(v->dev[devfn]);
@@ -229,6 +307,7 @@ struct iommu_group *pci_device_group(struct device *dev)
 	struct iso_alias_walk walk = {};
 	struct iommu_group *group = NULL;
 	struct pci_dev *pdev, *top = NULL;
+	bool merged = false;
 	struct pci_bus *bus;
 
 	if (WARN_ON(!dev_is_pci(dev)))
@@ -259,7 +338,11 @@ struct iommu_group *pci_device_group(struct device *dev)
 	if (group)
 		return group;
 
-	group = iso_pci_peer_group(pdev);
-	return group ?: iommu_group_alloc();
+	group = iso_pci_peer_group(pdev, &merged);
+	if (!group)
+		group = iommu_group_alloc();
+	if (!IS_ERR(group) && merged)
+		group->pci_ports_merged = true;
+	return group;
 }
 EXPORT_SYMBOL_GPL(pci_device_group);

@@ -102,6 +102,29 @@ struct iso_dead_domains {
 	struct iommu_domain *blocking_domain;
 };
 
+/* @group has no member left: take its domains, to free without its mutex */
+static void iso_group_bury(struct iommu_group *group,
+			   struct iso_dead_domains *dead)
+{
+	lockdep_assert_held(&group->mutex);
+	WARN_ON_ONCE(group->owner_cnt);
+	dead->default_domain = group->default_domain;
+	dead->blocking_domain = group->blocking_domain;
+	WRITE_ONCE(group->default_domain, NULL);
+	group->blocking_domain = NULL;
+	WRITE_ONCE(group->domain, NULL);
+	/* A driver may hand the same group to new devices */
+	WRITE_ONCE(group->dma_api_off, false);
+}
+
+static void iso_free_dead(struct iso_dead_domains *dead)
+{
+	if (dead->default_domain)
+		iommu_domain_free(dead->default_domain);
+	if (dead->blocking_domain)
+		iommu_domain_free(dead->blocking_domain);
+}
+
 /*
  * Take @dev out of @group and hand it back to its IOMMU driver. The
  * driver's release_device() runs under the group mutex, as attach does;
@@ -134,22 +157,11 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 		ops->release_device(dev);
 	dev->iommu_group = NULL;
 
-	if (list_empty(&group->devices)) {
-		WARN_ON_ONCE(group->owner_cnt);
-		dead.default_domain = group->default_domain;
-		dead.blocking_domain = group->blocking_domain;
-		WRITE_ONCE(group->default_domain, NULL);
-		group->blocking_domain = NULL;
-		WRITE_ONCE(group->domain, NULL);
-		/* A driver may hand the same group to new devices */
-		WRITE_ONCE(group->dma_api_off, false);
-	}
+	if (list_empty(&group->devices))
+		iso_group_bury(group, &dead);
 	mutex_unlock(&group->mutex);
 
-	if (dead.default_domain)
-		iommu_domain_free(dead.default_domain);
-	if (dead.blocking_domain)
-		iommu_domain_free(dead.blocking_domain);
+	iso_free_dead(&dead);
 	module_put(ops->owner);
 	dev_iommu_free(dev);
 #ifdef CONFIG_IOMMU_DMA
@@ -157,6 +169,103 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 #endif
 	if (member)
 		iommu_group_put(group);
+}
+
+/*
+ * Whether the members of @group may still move to another group: no
+ * driver is bound to one, nobody claimed the group and it is in its
+ * default domain, so no driver or user has relied on its isolation yet.
+ */
+static bool iso_group_unused(struct iommu_group *group)
+{
+	struct group_device *gdev;
+
+	lockdep_assert_held(&group->mutex);
+	if (!group->default_domain || group->domain != group->default_domain ||
+	    group->owner_cnt || group->owner || group->dma_api_off ||
+	    group->outside_cnt || !xa_empty(&group->pasid_array))
+		return false;
+	for_each_group_device(group, gdev)
+		if (READ_ONCE(gdev->dev->driver))
+			return false;
+	return true;
+}
+
+/**
+ * iso_group_absorb() - move the members of one group into another
+ * @into: the group that stays
+ * @from: a group nobody uses yet
+ *
+ * For a device that turns out to connect two groups (a PCIe switch port
+ * without ACS scanned after its siblings got their groups). Each member
+ * of @from leaves it and enters @into's current domain, one at a time, as
+ * a hot-added device would. A driver binding to a member meanwhile stops
+ * the move: the members moved so far stay in @into, which is right for
+ * them too. A member that cannot enter @into is let go by its driver, as
+ * for a failed probe. Caller holds iommu_probe_device_lock.
+ *
+ * Return: 0 once @from is empty; -EBUSY if @from is in use or @into has
+ * no default domain; or the errno of a member that could not join @into.
+ */
+int iso_group_absorb(struct iommu_group *into, struct iommu_group *from)
+{
+	struct iso_dead_domains dead = {};
+	struct group_device *gdev;
+	struct device *dev;
+	int ret = 0;
+
+	lockdep_assert_held(&iommu_probe_device_lock);
+	if (into == from)
+		return 0;
+	mutex_lock(&into->mutex);
+	if (!into->default_domain)
+		ret = -EBUSY;
+	into->pci_ports_merged |= from->pci_ports_merged;
+	mutex_unlock(&into->mutex);
+
+	while (!ret) {
+		mutex_lock(&from->mutex);
+		if (list_empty(&from->devices)) {
+			mutex_unlock(&from->mutex);
+			break;
+		}
+		if (!iso_group_unused(from)) {
+			mutex_unlock(&from->mutex);
+			ret = -EBUSY;
+			break;
+		}
+		gdev = list_first_entry(&from->devices, struct group_device,
+					node);
+		dev = gdev->dev;
+		iso_group_unlink_device(from, gdev);
+		mutex_unlock(&from->mutex);
+
+		/* Until it enters @into's domain it still uses @from's */
+		mutex_lock(&into->mutex);
+		gdev = iso_group_link_device(into, dev);
+		ret = PTR_ERR_OR_ZERO(gdev);
+		if (!ret)
+			ret = iso_device_enter_domain(into, gdev);
+		if (!ret)
+			iommu_setup_dma_ops(dev);
+		iso_group_check(into);
+		mutex_unlock(&into->mutex);
+		/* The reference the device held on @from */
+		iommu_group_put(from);
+		if (ret) {
+			dev_err(dev, "cannot move to iommu group %d: %d\n",
+				into->id, ret);
+			iso_device_leave(into, dev);
+		}
+	}
+
+	/* Emptied: its domains go now that no member uses them */
+	mutex_lock(&from->mutex);
+	if (list_empty(&from->devices))
+		iso_group_bury(from, &dead);
+	mutex_unlock(&from->mutex);
+	iso_free_dead(&dead);
+	return ret;
 }
 
 static int iso_probe_device(struct device *dev, struct list_head *new_groups)
