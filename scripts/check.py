@@ -63,7 +63,9 @@ SUITES = {
     # pcisim.ko behind a mock IOMMU whose device_group is
     # pci_device_group(), each compared with its expected partition
     # (tools/testing/selftests/isolation/pcisim/topologies/README)
-    'grouping': (['vtd'], 'sh /harness/pcisim/grouping.sh', ['pcisim'], ''),
+    # and pcisim's own smoke test (its commands, hot-add, SR-IOV, unload)
+    'grouping': (['vtd'], 'sh /harness/pcisim/grouping.sh; g=$?; '
+                 'sh /harness/pcisim/smoke.sh && exit $g', ['pcisim'], ''),
     # the topologies that need a kernel parameter, in a boot of their own
     'grouping-acsredir': (['vtd'],
                           "BOOT_PARAMS='%s' GROUPING_BOOT_ONLY=1 "
@@ -79,8 +81,10 @@ PCISIM_DIR = os.path.join(TOP, 'tools', 'testing', 'selftests', 'isolation',
 
 def pcisim_files():
     """vm.py --file arguments for grouping.sh and its topologies."""
-    args = ['--file', os.path.join(PCISIM_DIR, 'grouping.sh') +
-            ':/harness/pcisim/grouping.sh']
+    args = []
+    for fn in ('grouping.sh', 'smoke.sh'):
+        args += ['--file', '%s:/harness/pcisim/%s' %
+                 (os.path.join(PCISIM_DIR, fn), fn)]
     topo = os.path.join(PCISIM_DIR, 'topologies')
     for fn in sorted(os.listdir(topo)):
         if fn.endswith('.topo') or fn == 'README':

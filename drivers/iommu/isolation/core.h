@@ -66,6 +66,8 @@ struct iommu_group {
 
 	/* Linked on a bus probe's list of groups awaiting a default domain */
 	struct list_head probe_node;
+	/* Linked on the list of groups to regroup (probe.c) */
+	struct list_head regroup_node;
 	/*
 	 * Joined ports of one PCIe switch that did not isolate each other:
 	 * the switch is treated as leaking for as long as the group lives,
@@ -149,7 +151,8 @@ struct group_device *iso_group_find(struct iommu_group *group,
 				    struct device *dev);
 void iso_group_drop_device(struct iommu_group *group, struct device *dev);
 void iso_group_check(struct iommu_group *group);
-int iso_group_absorb(struct iommu_group *into, struct iommu_group *from);
+void iso_note_reached_group(struct iommu_group *group);
+bool iso_group_in_use(struct iommu_group *group);
 
 /* domain.c; the flags of iso_group_move() */
 #define ISO_FROM_CORE		BIT(0)

@@ -10,15 +10,21 @@
  * upstream forwarding) is enabled on it and on every bridge above it.
  * Below a PCIe switch, the downstream ports are peers of each other: if
  * any of them lacks ACS, requests from below it can be routed to the
- * other ports directly, so the subtrees of all downstream ports of that
- * switch form one group. The legacy code only checks the path upstream
- * of a device and splits such subtrees.
+ * other ports directly, and an endpoint integrated in the switch reaches
+ * every port, so then the subtrees of all ports of that switch form one
+ * group. Functions of one device (all functions on an ARI bus; a PF and
+ * its VFs) reach each other unless every one of them has ACS. The legacy
+ * code checks only the path upstream of a device and splits such
+ * subtrees. The driver-api page lists the rules with their reasons.
  *
- * Callers hold iommu_probe_device_lock, so the groups found on other
- * devices cannot go away or change under the lookup. The devices of a bus
- * are visited with pci_bus_walk_devices(), under pci_bus_sem: a lookup
- * costs the size of the device's own bus and of its path to the root, not
- * the number of PCI devices in the system.
+ * Callers hold iommu_probe_device_lock, so no device joins or leaves a
+ * group under the lookup; pci_device_group() itself changes no group (it
+ * may run under the IOMMU driver's own locks): groups it finds besides
+ * the one it returns are handed to probe.c, which moves their members
+ * once the device has joined. The devices of a bus are found among the
+ * children of the bus's bridge device, under no PCI core lock: a lookup
+ * costs the size of the device's own bus and of its path to the root,
+ * not the number of PCI devices in the system.
  */
 #include <linux/bitmap.h>
 #include <linux/device.h>
@@ -82,6 +88,41 @@ struct iommu_group *fsl_mc_device_group(struct device *dev)
 }
 EXPORT_SYMBOL_GPL(fsl_mc_device_group);
 
+struct iso_bus_walk {
+	struct pci_bus *bus;
+	int (*fn)(struct pci_dev *pdev, void *data);
+	void *data;
+};
+
+static int iso_bus_walk_one(struct device *dev, void *data)
+{
+	struct iso_bus_walk *walk = data;
+
+	if (!dev_is_pci(dev) || to_pci_dev(dev)->bus != walk->bus)
+		return 0;
+	return walk->fn(to_pci_dev(dev), walk->data);
+}
+
+/*
+ * Call @fn for each registered device on @bus, until it returns non-zero.
+ * PCI devices are children of their bus's bridge (VFs on a virtual bus:
+ * of their PF's), so only the devices of one bus are visited, under no
+ * lock of the PCI core: the driver core's list of children is walked.
+ */
+static int iso_for_each_bus_dev(struct pci_bus *bus,
+				int (*fn)(struct pci_dev *pdev, void *data),
+				void *data)
+{
+	struct iso_bus_walk walk = { .bus = bus, .fn = fn, .data = data };
+	struct device *parent = bus->bridge;
+
+	if (!parent && bus->parent)
+		parent = bus->parent->bridge;
+	if (!parent)
+		return 0;
+	return device_for_each_child(parent, &walk, iso_bus_walk_one);
+}
+
 static bool iso_is_dsp(struct pci_dev *pdev)
 {
 	return pci_is_pcie(pdev) && pci_pcie_type(pdev) == PCI_EXP_TYPE_DOWNSTREAM;
@@ -134,7 +175,7 @@ static int iso_port_leaks(struct pci_dev *pdev, void *unused)
 static bool iso_switch_bus_leaks(struct pci_bus *bus)
 {
 	return iso_is_switch_bus(bus) &&
-	       pci_bus_walk_devices(bus, iso_port_leaks, NULL);
+	       iso_for_each_bus_dev(bus, iso_port_leaks, NULL);
 }
 
 /* Whether @bridge itself keeps requests from below it upstream */
@@ -197,8 +238,11 @@ static bool iso_pci_peers(struct iso_bus_view *v, unsigned int a,
 		return true;
 	/*
 	 * Functions of one device: ACS acts on the requests a function
-	 * sends, so one function without it reaches the others.
+	 * sends, so one function without it reaches the others. VFs follow
+	 * their PF instead (iso_sriov_isolates()).
 	 */
+	if (da->is_virtfn || db->is_virtfn)
+		return false;
 	return (v->ari || PCI_SLOT(a) == PCI_SLOT(b)) &&
 	       (da->multifunction || db->multifunction) &&
 	       (iso_view_no_acs(v, a) || iso_view_no_acs(v, b));
@@ -208,8 +252,8 @@ static bool iso_pci_peers(struct iso_bus_view *v, unsigned int a,
  * Search the devices of @pdev's bus that @pdev is not isolated from,
  * directly or through other such devices without a group, for their group.
  * The cost depends on the size of @pdev's bus only. Peers found in several
- * groups are one group: the others are moved into the first, which works
- * only while nobody uses them (iso_group_absorb()).
+ * groups make one group: @pdev joins one of them, and the members of the
+ * others are probed again after it joined, while nobody uses them.
  */
 static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev,
 					      bool *merged)
@@ -219,17 +263,20 @@ static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev,
 	struct iommu_group *group = NULL, *other;
 	unsigned int cur, devfn, nr = 0, i;
 	struct iso_bus_view *v;
-	int ret = 0;
 
 	v = kzalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return ERR_PTR(-ENOMEM);
 	v->switch_bus = iso_is_switch_bus(pdev->bus);
 	v->ari = pci_ari_enabled(pdev->bus);
-	pci_bus_walk_devices(pdev->bus, iso_view_add, v);
-	/* Not on its bus's list (yet, or any more): it has no peers */
-	if (v->dev[pdev->devfn] != pdev)
+	iso_for_each_bus_dev(pdev->bus, iso_view_add, v);
+	/* A device joins its parent's children only after its probe */
+	if (!v->dev[pdev->devfn])
+		iso_view_add(pdev, v);
+	if (WARN_ON_ONCE(v->dev[pdev->devfn] != pdev)) {
+		group = ERR_PTR(-EINVAL);
 		goto out;
+	}
 
 	set_bit(pdev->devfn, todo);
 	while ((cur = find_first_bit(todo, 256)) < 256) {
@@ -255,27 +302,47 @@ static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev,
 		}
 	}
 
-	for (i = 1; i < nr; i++) {
-		if (!ret) {
-			ret = iso_group_absorb(v->found[0], v->found[i]);
-			if (ret)
-				pci_warn(pdev, "reaches IOMMU groups %d and %d, which cannot be merged (%d): no group for it\n",
-					 v->found[0]->id, v->found[i]->id, ret);
-		}
-		iommu_group_put(v->found[i]);
-	}
+	/*
+	 * Join a group that is in use if there is one (its members cannot
+	 * move); the members of the others follow once the device has
+	 * joined, as far as nobody uses them (iso_note_reached_group()).
+	 */
+	for (i = 0; i < nr; i++)
+		if (iso_group_in_use(v->found[i]))
+			break;
 	if (nr)
-		group = v->found[0];
-	if (ret) {
-		iommu_group_put(group);
-		group = ERR_PTR(ret);
-	}
+		group = v->found[i < nr ? i : 0];
+	for (i = 0; i < nr; i++)
+		if (v->found[i] != group)
+			iso_note_reached_group(v->found[i]);
 	*merged = v->leaks;
 out:
 	for_each_set_bit(devfn, v->present, 256)
 		pci_dev_put(v->dev[devfn]);
 	kfree(v);
 	return group;
+}
+
+/*
+ * Whether the functions of SR-IOV device @pf isolate each other. The spec
+ * handles an SR-IOV device as a multifunction device for ACS, but
+ * pci_acs_enabled() calls a single-function PF isolated whatever its ACS
+ * says: read the PF's ACS control, as for a function of a multifunction
+ * device (controls the PF does not implement do not apply). VFs follow
+ * their PF: without ACS on it they reach it and each other.
+ */
+static bool iso_sriov_isolates(struct pci_dev *pf)
+{
+	u16 cap, ctrl, flags = PCI_ACS_RR | PCI_ACS_CR;
+
+	if (pf->multifunction)
+		return pci_acs_enabled(pf, ISO_ACS_FLAGS);
+	if (!pf->acs_cap)
+		return false;
+	pci_read_config_word(pf, pf->acs_cap + PCI_ACS_CAP, &cap);
+	pci_read_config_word(pf, pf->acs_cap + PCI_ACS_CTRL, &ctrl);
+	flags &= cap;
+	return (ctrl & flags) == flags;
 }
 
 struct iso_alias_walk {
@@ -317,6 +384,13 @@ struct iommu_group *pci_device_group(struct device *dev)
 	if (pci_for_each_dma_alias(to_pci_dev(dev), iso_alias_step, &walk))
 		return walk.group;
 	pdev = walk.last;
+
+	/* A VF shares the group of a PF that does not isolate its functions */
+	if (pdev->is_virtfn && !iso_sriov_isolates(pci_physfn(pdev))) {
+		group = iommu_group_get(&pci_physfn(pdev)->dev);
+		if (group)
+			return group;
+	}
 
 	/*
 	 * Up to the first bridge that isolates what is below it, with every

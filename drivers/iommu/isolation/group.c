@@ -64,6 +64,7 @@ struct iommu_group *iommu_group_alloc(void)
 	spin_lock_init(&group->deferred_lock);
 	INIT_LIST_HEAD(&group->devices);
 	INIT_LIST_HEAD(&group->probe_node);
+	INIT_LIST_HEAD(&group->regroup_node);
 	xa_init(&group->pasid_array);
 
 	ret = ida_alloc(&iso_group_ida, GFP_KERNEL);

@@ -171,12 +171,40 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 		iommu_group_put(group);
 }
 
+static int iso_probe_device(struct device *dev, struct list_head *new_groups);
+static void iso_probe_finalize(struct device *dev);
+
 /*
- * Whether the members of @group may still move to another group: no
- * driver is bound to one, nobody claimed the group and it is in its
- * default domain, so no driver or user has relied on its isolation yet.
+ * Groups that a device being probed reaches besides the one it joins (a
+ * PCIe switch port without ACS scanned after its siblings got groups).
+ * Once the device has joined, the members of those that nobody uses yet
+ * are probed again, outside the IOMMU driver's device_group callback, so
+ * they join the same group. Under iommu_probe_device_lock.
  */
-static bool iso_group_unused(struct iommu_group *group)
+static LIST_HEAD(iso_regroup_list);
+static bool iso_regrouping;
+
+/**
+ * iso_note_reached_group() - a group the device being probed also reaches
+ * @group: the group, with a reference that the core takes over
+ *
+ * Called by pci_device_group() under iommu_probe_device_lock.
+ */
+void iso_note_reached_group(struct iommu_group *group)
+{
+	lockdep_assert_held(&iommu_probe_device_lock);
+	if (!list_empty(&group->regroup_node)) {
+		iommu_group_put(group);
+		return;
+	}
+	list_add_tail(&group->regroup_node, &iso_regroup_list);
+}
+
+/*
+ * Whether a driver, a user or a domain other than the default one relies
+ * on @group's isolation, or it is not set up: its members must not move.
+ */
+static bool __iso_group_in_use(struct iommu_group *group)
 {
 	struct group_device *gdev;
 
@@ -184,88 +212,105 @@ static bool iso_group_unused(struct iommu_group *group)
 	if (!group->default_domain || group->domain != group->default_domain ||
 	    group->owner_cnt || group->owner || group->dma_api_off ||
 	    group->outside_cnt || !xa_empty(&group->pasid_array))
-		return false;
+		return true;
 	for_each_group_device(group, gdev)
 		if (READ_ONCE(gdev->dev->driver))
-			return false;
-	return true;
+			return true;
+	return false;
 }
 
 /**
- * iso_group_absorb() - move the members of one group into another
- * @into: the group that stays
- * @from: a group nobody uses yet
+ * iso_group_in_use() - whether the members of a group must stay in it
+ * @group: the group
  *
- * For a device that turns out to connect two groups (a PCIe switch port
- * without ACS scanned after its siblings got their groups). Each member
- * of @from leaves it and enters @into's current domain, one at a time, as
- * a hot-added device would. A driver binding to a member meanwhile stops
- * the move: the members moved so far stay in @into, which is right for
- * them too. A member that cannot enter @into is let go by its driver, as
- * for a failed probe. Caller holds iommu_probe_device_lock.
+ * A hint for pci_device_group(), which may run under the IOMMU driver's
+ * own locks and so takes no group mutex: the members cannot change (the
+ * caller holds iommu_probe_device_lock), the rest is read once and
+ * checked again under the mutex before any member moves.
  *
- * Return: 0 once @from is empty; -EBUSY if @from is in use or @into has
- * no default domain; or the errno of a member that could not join @into.
+ * Return: true if a driver is bound to a member, the group is claimed or
+ * not in its default domain, or it has no default domain yet.
  */
-int iso_group_absorb(struct iommu_group *into, struct iommu_group *from)
+bool iso_group_in_use(struct iommu_group *group)
 {
-	struct iso_dead_domains dead = {};
 	struct group_device *gdev;
-	struct device *dev;
-	int ret = 0;
 
 	lockdep_assert_held(&iommu_probe_device_lock);
-	if (into == from)
-		return 0;
-	mutex_lock(&into->mutex);
-	if (!into->default_domain)
-		ret = -EBUSY;
-	into->pci_ports_merged |= from->pci_ports_merged;
-	mutex_unlock(&into->mutex);
+	if (!READ_ONCE(group->default_domain) ||
+	    READ_ONCE(group->domain) != READ_ONCE(group->default_domain) ||
+	    READ_ONCE(group->owner_cnt) || READ_ONCE(group->owner))
+		return true;
+	for_each_group_device(group, gdev)
+		if (READ_ONCE(gdev->dev->driver))
+			return true;
+	return false;
+}
 
-	while (!ret) {
-		mutex_lock(&from->mutex);
-		if (list_empty(&from->devices)) {
-			mutex_unlock(&from->mutex);
-			break;
-		}
-		if (!iso_group_unused(from)) {
-			mutex_unlock(&from->mutex);
-			ret = -EBUSY;
-			break;
-		}
-		gdev = list_first_entry(&from->devices, struct group_device,
-					node);
-		dev = gdev->dev;
-		iso_group_unlink_device(from, gdev);
-		mutex_unlock(&from->mutex);
+/*
+ * Probe the members of @group again, one by one, so their IOMMU driver
+ * names their group anew; for a group nobody uses. The device lock of a
+ * member keeps a driver from binding while it moves; only a trylock is
+ * possible here (device_lock is taken before iommu_probe_device_lock on
+ * the bind path), and a member that is busy stops the move: the members
+ * moved so far stay in their new group, which is right for them too.
+ */
+static void iso_regroup_members(struct iommu_group *group)
+{
+	struct iommu_fwspec *fwspec;
+	struct group_device *gdev;
+	struct device *dev;
+	bool busy;
 
-		/* Until it enters @into's domain it still uses @from's */
-		mutex_lock(&into->mutex);
-		gdev = iso_group_link_device(into, dev);
-		ret = PTR_ERR_OR_ZERO(gdev);
-		if (!ret)
-			ret = iso_device_enter_domain(into, gdev);
-		if (!ret)
-			iommu_setup_dma_ops(dev);
-		iso_group_check(into);
-		mutex_unlock(&into->mutex);
-		/* The reference the device held on @from */
-		iommu_group_put(from);
-		if (ret) {
-			dev_err(dev, "cannot move to iommu group %d: %d\n",
-				into->id, ret);
-			iso_device_leave(into, dev);
+	lockdep_assert_held(&iommu_probe_device_lock);
+	for (;;) {
+		mutex_lock(&group->mutex);
+		gdev = list_first_entry_or_null(&group->devices,
+						struct group_device, node);
+		dev = gdev ? gdev->dev : NULL;
+		busy = __iso_group_in_use(group);
+		mutex_unlock(&group->mutex);
+		if (!dev || busy || !device_trylock(dev))
+			return;
+		if (READ_ONCE(dev->driver)) {
+			device_unlock(dev);
+			return;
 		}
+		/* The firmware's description of the device outlives the move */
+		fwspec = dev_iommu_fwspec_get(dev);
+		if (fwspec)
+			dev_iommu_fwspec_set(dev, NULL);
+		iso_device_leave(group, dev);
+		if (fwspec && !dev_iommu_get(dev)) {
+			fwnode_handle_put(fwspec->iommu_fwnode);
+			kfree(fwspec);
+			fwspec = NULL;
+		}
+		if (fwspec)
+			dev_iommu_fwspec_set(dev, fwspec);
+		if (iso_probe_device(dev, NULL))
+			dev_warn(dev, "lost its iommu group while regrouping\n");
+		else
+			iso_probe_finalize(dev);
+		device_unlock(dev);
 	}
+}
 
-	/* Emptied: its domains go now that no member uses them */
-	mutex_lock(&from->mutex);
-	if (list_empty(&from->devices))
-		iso_group_bury(from, &dead);
-	mutex_unlock(&from->mutex);
-	iso_free_dead(&dead);
-	return ret;
+static void iso_regroup(void)
+{
+	struct iommu_group *group;
+
+	lockdep_assert_held(&iommu_probe_device_lock);
+	if (iso_regrouping)
+		return;
+	iso_regrouping = true;
+	while ((group = list_first_entry_or_null(&iso_regroup_list,
+						 struct iommu_group,
+						 regroup_node))) {
+		list_del_init(&group->regroup_node);
+		iso_regroup_members(group);
+		iommu_group_put(group);
+	}
+	iso_regrouping = false;
 }
 
 static int iso_probe_device(struct device *dev, struct list_head *new_groups)
@@ -284,8 +329,10 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 		return 0;
 
 	group = iso_driver_probe(dev, ops);
-	if (IS_ERR(group))
+	if (IS_ERR(group)) {
+		iso_regroup();
 		return PTR_ERR(group);
+	}
 
 	mutex_lock(&group->mutex);
 	gdev = iso_group_link_device(group, dev);
@@ -311,6 +358,8 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 	}
 	/* The device holds its own reference now */
 	iommu_group_put(group);
+	/* Groups it also reaches: their members follow it if they can */
+	iso_regroup();
 	return ret;
 }
 

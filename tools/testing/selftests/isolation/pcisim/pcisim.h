@@ -101,5 +101,12 @@ void psim_iommu_exit(void);
 
 /* pcisim_ctl.c */
 bool psim_dev_is_ours(struct device *dev);
+struct pci_dev *psim_get_pci_dev(const char *name);
+
+/* pcisim_bench.c */
+struct seq_file;
+int psim_cmd_bench(char *args);
+void psim_bench_unhold(void);
+void psim_bench_show(struct seq_file *m);
 
 #endif /* _PCISIM_H */

@@ -414,6 +414,14 @@ static struct pci_dev *psim_pci_dev(struct psim_fn *f)
 					   rid & 0xff);
 }
 
+/* Function @name of the current host, referenced, or NULL (pcisim_bench.c) */
+struct pci_dev *psim_get_pci_dev(const char *name)
+{
+	struct psim_fn *f = psim_find(name);
+
+	return f ? psim_pci_dev(f) : NULL;
+}
+
 /* Take the model's VFs of @pf away, after the kernel let go of them */
 static void psim_free_vfs(struct psim_fn *pf)
 {
@@ -493,6 +501,7 @@ static void psim_destroy(void)
 
 	if (!h)
 		return;
+	psim_bench_unhold();
 	psim_disable_vfs_list(&h->root);
 	if (h->bus) {
 		pci_lock_rescan_remove();
@@ -728,6 +737,8 @@ static int psim_cmd_remove(const char *name, bool unplug)
 	struct psim_fn *f = psim_lookup(cmd, name);
 	struct pci_dev *pdev;
 	unsigned long flags;
+	int before;
+	ktime_t t0;
 
 	if (!f)
 		return name ? -ENOENT : -EINVAL;
@@ -738,9 +749,12 @@ static int psim_cmd_remove(const char *name, bool unplug)
 		return -ENOENT;
 	}
 	if (pdev) {
+		before = psim_count_devs();
+		t0 = ktime_get();
 		pci_lock_rescan_remove();
 		pci_stop_and_remove_bus_device(pdev);
 		pci_unlock_rescan_remove();
+		psim_stats_done(cmd, name, t0, before);
 		pci_dev_put(pdev);
 	}
 	if (!unplug)
@@ -852,6 +866,8 @@ static int psim_command(char *buf)
 		return psim_cmd_fn(line ?: "");
 	if (!strcmp(cmd, "scan"))
 		return psim_cmd_scan();
+	if (!strcmp(cmd, "bench"))
+		return psim_cmd_bench(line ? skip_spaces(line) : NULL);
 	if (!strcmp(cmd, "destroy")) {
 		psim_destroy();
 		return 0;
@@ -950,6 +966,15 @@ static int psim_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(psim_stats);
 
+static int psim_bench_file_show(struct seq_file *m, void *unused)
+{
+	mutex_lock(&psim_mutex);
+	psim_bench_show(m);
+	mutex_unlock(&psim_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(psim_bench_file);
+
 static int __init psim_init(void)
 {
 	int ret;
@@ -967,6 +992,7 @@ static int __init psim_init(void)
 	debugfs_create_file("ctl", 0200, psim_dir, NULL, &psim_ctl_fops);
 	debugfs_create_file("map", 0444, psim_dir, NULL, &psim_map_fops);
 	debugfs_create_file("stats", 0444, psim_dir, NULL, &psim_stats_fops);
+	debugfs_create_file("bench", 0444, psim_dir, NULL, &psim_bench_file_fops);
 	return 0;
 }
 

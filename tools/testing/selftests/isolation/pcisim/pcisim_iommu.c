@@ -16,6 +16,7 @@
 #include <linux/device.h>
 #include <linux/fwnode.h>
 #include <linux/iommu.h>
+#include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -25,6 +26,14 @@
 static struct fwnode_handle psim_fwnode;
 static struct iommu_device psim_iommu;
 static bool psim_sysfs_added;
+
+/*
+ * make bench's memory baseline: the same scan with every device refused,
+ * so the difference is what the IOMMU layer keeps per device and group.
+ */
+static bool psim_refuse;
+module_param_named(refuse, psim_refuse, bool, 0644);
+MODULE_PARM_DESC(refuse, "probe_device refuses every device (no IOMMU group)");
 
 /* Attach counts by domain kind, printed in debugfs "stats" */
 atomic_t psim_attach_identity, psim_attach_blocked, psim_attach_paging;
@@ -154,7 +163,7 @@ static struct iommu_domain *psim_domain_alloc_paging(struct device *dev)
 
 static struct iommu_device *psim_probe_device(struct device *dev)
 {
-	if (!psim_dev_is_ours(dev))
+	if (!psim_dev_is_ours(dev) || READ_ONCE(psim_refuse))
 		return ERR_PTR(-ENODEV);
 	return &psim_iommu;
 }
