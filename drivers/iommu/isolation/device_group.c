@@ -109,9 +109,8 @@ static int iso_bus_walk_one(struct device *dev, void *data)
  * of their PF's), so only the devices of one bus are visited, under no
  * lock of the PCI core: the driver core's list of children is walked.
  */
-static int iso_for_each_bus_dev(struct pci_bus *bus,
-				int (*fn)(struct pci_dev *pdev, void *data),
-				void *data)
+static int iso_walk_bus(struct pci_bus *bus,
+			int (*fn)(struct pci_dev *pdev, void *data), void *data)
 {
 	struct iso_bus_walk walk = { .bus = bus, .fn = fn, .data = data };
 	struct device *parent = bus->bridge;
@@ -175,7 +174,7 @@ static int iso_port_leaks(struct pci_dev *pdev, void *unused)
 static bool iso_switch_bus_leaks(struct pci_bus *bus)
 {
 	return iso_is_switch_bus(bus) &&
-	       iso_for_each_bus_dev(bus, iso_port_leaks, NULL);
+	       iso_walk_bus(bus, iso_port_leaks, NULL);
 }
 
 /* Whether @bridge itself keeps requests from below it upstream */
@@ -269,7 +268,7 @@ static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev,
 		return ERR_PTR(-ENOMEM);
 	v->switch_bus = iso_is_switch_bus(pdev->bus);
 	v->ari = pci_ari_enabled(pdev->bus);
-	iso_for_each_bus_dev(pdev->bus, iso_view_add, v);
+	iso_walk_bus(pdev->bus, iso_view_add, v);
 	/* A device joins its parent's children only after its probe */
 	if (!v->dev[pdev->devfn])
 		iso_view_add(pdev, v);
