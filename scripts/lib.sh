@@ -50,6 +50,7 @@ variant_tree() {
 	case $1 in
 	stock|isolation) echo "$TREES/$1" ;;
 	export) echo "$TREES/export" ;;	# the series as sent (series.sh)
+	mutant) echo "$TREES/mutant" ;;	# rules taken out (rule-coverage.py)
 	*) die "unknown variant '$1' (stock or isolation)" ;;
 	esac
 }

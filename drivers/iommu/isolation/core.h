@@ -152,6 +152,7 @@ struct group_device *iso_group_find(struct iommu_group *group,
 void iso_group_drop_device(struct iommu_group *group, struct device *dev);
 void iso_group_check(struct iommu_group *group);
 void iso_note_reached_group(struct iommu_group *group);
+struct iommu_group *iso_regroup_target(void);
 bool iso_group_in_use(struct iommu_group *group);
 
 /* domain.c; the flags of iso_group_move() */

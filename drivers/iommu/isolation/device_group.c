@@ -302,15 +302,19 @@ static struct iommu_group *iso_pci_peer_group(struct pci_dev *pdev,
 	}
 
 	/*
-	 * Join a group that is in use if there is one (its members cannot
-	 * move); the members of the others follow once the device has
-	 * joined, as far as nobody uses them (iso_note_reached_group()).
+	 * Join the group a regroup moves members into, else one in use (its
+	 * members cannot move), else the first; the members of the others
+	 * follow once the device has joined, as far as nobody uses them
+	 * (iso_note_reached_group()).
 	 */
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr && !group; i++)
+		if (v->found[i] == iso_regroup_target())
+			group = v->found[i];
+	for (i = 0; i < nr && !group; i++)
 		if (iso_group_in_use(v->found[i]))
-			break;
-	if (nr)
-		group = v->found[i < nr ? i : 0];
+			group = v->found[i];
+	if (nr && !group)
+		group = v->found[0];
 	for (i = 0; i < nr; i++)
 		if (v->found[i] != group)
 			iso_note_reached_group(v->found[i]);
@@ -324,20 +328,20 @@ out:
 
 /*
  * Whether the functions of SR-IOV device @pf isolate each other. The spec
- * handles an SR-IOV device as a multifunction device for ACS, but
- * pci_acs_enabled() calls a single-function PF isolated whatever its ACS
- * says: read the PF's ACS control, as for a function of a multifunction
- * device (controls the PF does not implement do not apply). VFs follow
- * their PF: without ACS on it they reach it and each other.
+ * handles an SR-IOV device as a multifunction device for ACS. For a PF
+ * without an ACS capability the core follows pci_acs_enabled(), which
+ * calls a single-function device isolated and applies the vendor quirks
+ * that vouch for devices without one: VF assignment on such devices keeps
+ * working as in 6.12. A PF whose ACS capability has P2P redirect but not
+ * enabled (pci=disable_acs_redir, firmware without an IOMMU) says its
+ * functions reach each other: its VFs share its group.
  */
 static bool iso_sriov_isolates(struct pci_dev *pf)
 {
 	u16 cap, ctrl, flags = PCI_ACS_RR | PCI_ACS_CR;
 
-	if (pf->multifunction)
+	if (pf->multifunction || !pf->acs_cap)
 		return pci_acs_enabled(pf, ISO_ACS_FLAGS);
-	if (!pf->acs_cap)
-		return false;
 	pci_read_config_word(pf, pf->acs_cap + PCI_ACS_CAP, &cap);
 	pci_read_config_word(pf, pf->acs_cap + PCI_ACS_CTRL, &ctrl);
 	flags &= cap;

@@ -131,7 +131,8 @@ static void iso_free_dead(struct iso_dead_domains *dead)
  * the memory of the device's IOMMU state and of an emptied group's
  * domains is freed after the mutex is dropped.
  */
-static void iso_device_leave(struct iommu_group *group, struct device *dev)
+static void __iso_device_leave(struct iommu_group *group, struct device *dev,
+			       struct iommu_fwspec **keep_fwspec)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(dev);
 	struct iso_dead_domains dead = {};
@@ -163,6 +164,11 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 
 	iso_free_dead(&dead);
 	module_put(ops->owner);
+	/* Firmware's description, for a device probed again right away */
+	if (keep_fwspec) {
+		*keep_fwspec = dev_iommu_fwspec_get(dev);
+		dev_iommu_fwspec_set(dev, NULL);
+	}
 	dev_iommu_free(dev);
 #ifdef CONFIG_IOMMU_DMA
 	dev->dma_iommu = false;
@@ -171,18 +177,41 @@ static void iso_device_leave(struct iommu_group *group, struct device *dev)
 		iommu_group_put(group);
 }
 
+static void iso_device_leave(struct iommu_group *group, struct device *dev)
+{
+	__iso_device_leave(group, dev, NULL);
+}
+
 static int iso_probe_device(struct device *dev, struct list_head *new_groups);
 static void iso_probe_finalize(struct device *dev);
 
 /*
  * Groups that a device being probed reaches besides the one it joins (a
  * PCIe switch port without ACS scanned after its siblings got groups).
- * Once the device has joined, the members of those that nobody uses yet
- * are probed again, outside the IOMMU driver's device_group callback, so
- * they join the same group. Under iommu_probe_device_lock.
+ * Once the device has joined, the members of each such group that nobody
+ * uses are probed again, outside the IOMMU driver's device_group
+ * callback, so that they join the device's group too. Only the groups
+ * the device itself reached are taken (not those its re-probed peers
+ * reach), each once, and each member once: the work is bounded. A bus
+ * probe takes none: it sees every device of the bus at once. All under
+ * iommu_probe_device_lock.
  */
 static LIST_HEAD(iso_regroup_list);
-static bool iso_regrouping;
+static bool iso_regroup_off;
+/* While members of one group move: where to, and from which group */
+static struct iommu_group *iso_regroup_into, *iso_regroup_from;
+
+/**
+ * iso_regroup_target() - the group members being probed again should join
+ *
+ * Return: the group, or NULL when no regroup is running. Under
+ * iommu_probe_device_lock.
+ */
+struct iommu_group *iso_regroup_target(void)
+{
+	lockdep_assert_held(&iommu_probe_device_lock);
+	return iso_regroup_into;
+}
 
 /**
  * iso_note_reached_group() - a group the device being probed also reaches
@@ -193,7 +222,11 @@ static bool iso_regrouping;
 void iso_note_reached_group(struct iommu_group *group)
 {
 	lockdep_assert_held(&iommu_probe_device_lock);
-	if (!list_empty(&group->regroup_node)) {
+	if (iso_regroup_off || !list_empty(&group->regroup_node)) {
+		/* The group being emptied is reached by its own members */
+		if (group != iso_regroup_from && list_empty(&group->regroup_node))
+			pr_warn("iommu group %d is not isolated from a device that cannot join it\n",
+				group->id);
 		iommu_group_put(group);
 		return;
 	}
@@ -203,33 +236,8 @@ void iso_note_reached_group(struct iommu_group *group)
 /*
  * Whether a driver, a user or a domain other than the default one relies
  * on @group's isolation, or it is not set up: its members must not move.
- */
-static bool __iso_group_in_use(struct iommu_group *group)
-{
-	struct group_device *gdev;
-
-	lockdep_assert_held(&group->mutex);
-	if (!group->default_domain || group->domain != group->default_domain ||
-	    group->owner_cnt || group->owner || group->dma_api_off ||
-	    group->outside_cnt || !xa_empty(&group->pasid_array))
-		return true;
-	for_each_group_device(group, gdev)
-		if (READ_ONCE(gdev->dev->driver))
-			return true;
-	return false;
-}
-
-/**
- * iso_group_in_use() - whether the members of a group must stay in it
- * @group: the group
- *
- * A hint for pci_device_group(), which may run under the IOMMU driver's
- * own locks and so takes no group mutex: the members cannot change (the
- * caller holds iommu_probe_device_lock), the rest is read once and
- * checked again under the mutex before any member moves.
- *
- * Return: true if a driver is bound to a member, the group is claimed or
- * not in its default domain, or it has no default domain yet.
+ * Lockless: the members cannot change under iommu_probe_device_lock, the
+ * rest is a hint that the move checks again under the group mutex.
  */
 bool iso_group_in_use(struct iommu_group *group)
 {
@@ -238,7 +246,9 @@ bool iso_group_in_use(struct iommu_group *group)
 	lockdep_assert_held(&iommu_probe_device_lock);
 	if (!READ_ONCE(group->default_domain) ||
 	    READ_ONCE(group->domain) != READ_ONCE(group->default_domain) ||
-	    READ_ONCE(group->owner_cnt) || READ_ONCE(group->owner))
+	    READ_ONCE(group->owner_cnt) || READ_ONCE(group->owner) ||
+	    READ_ONCE(group->dma_api_off) || READ_ONCE(group->outside_cnt) ||
+	    !xa_empty(&group->pasid_array))
 		return true;
 	for_each_group_device(group, gdev)
 		if (READ_ONCE(gdev->dev->driver))
@@ -246,71 +256,109 @@ bool iso_group_in_use(struct iommu_group *group)
 	return false;
 }
 
+/* Drop the device locks taken by iso_regroup_lock() */
+static void iso_regroup_unlock(struct device **devs, unsigned int nr)
+{
+	while (nr)
+		device_unlock(devs[--nr]);
+}
+
 /*
- * Probe the members of @group again, one by one, so their IOMMU driver
- * names their group anew; for a group nobody uses. The device lock of a
- * member keeps a driver from binding while it moves; only a trylock is
- * possible here (device_lock is taken before iommu_probe_device_lock on
- * the bind path), and a member that is busy stops the move: the members
- * moved so far stay in their new group, which is right for them too.
+ * The members of @from, each device-locked so no driver binds while they
+ * move: all of them or none (a group is never split). Only a trylock is
+ * possible (the bind path takes device_lock before iommu_probe_device_lock).
  */
-static void iso_regroup_members(struct iommu_group *group)
+static struct device **iso_regroup_lock(struct iommu_group *from,
+					unsigned int *nr)
+{
+	struct group_device *gdev;
+	struct device **devs;
+	unsigned int n = 0;
+
+	for_each_group_device(from, gdev)
+		n++;
+	devs = kcalloc(n, sizeof(*devs), GFP_KERNEL);
+	if (!devs)
+		return NULL;
+	*nr = 0;
+	for_each_group_device(from, gdev) {
+		if (!device_trylock(gdev->dev))
+			goto busy;
+		devs[(*nr)++] = gdev->dev;
+	}
+	mutex_lock(&from->mutex);
+	if (iso_group_in_use(from)) {
+		mutex_unlock(&from->mutex);
+		goto busy;
+	}
+	mutex_unlock(&from->mutex);
+	return devs;
+busy:
+	iso_regroup_unlock(devs, *nr);
+	kfree(devs);
+	return NULL;
+}
+
+/*
+ * Probe the members of @from again so their IOMMU driver names their group
+ * anew: they join @into if they reach it, as the device that reached both
+ * did. A member that lands elsewhere ends the move.
+ */
+static void iso_regroup_members(struct iommu_group *from,
+				struct iommu_group *into, struct device *dev)
 {
 	struct iommu_fwspec *fwspec;
-	struct group_device *gdev;
-	struct device *dev;
-	bool busy;
+	struct device **devs;
+	unsigned int nr, i;
 
-	lockdep_assert_held(&iommu_probe_device_lock);
-	for (;;) {
-		mutex_lock(&group->mutex);
-		gdev = list_first_entry_or_null(&group->devices,
-						struct group_device, node);
-		dev = gdev ? gdev->dev : NULL;
-		busy = __iso_group_in_use(group);
-		mutex_unlock(&group->mutex);
-		if (!dev || busy || !device_trylock(dev))
-			return;
-		if (READ_ONCE(dev->driver)) {
-			device_unlock(dev);
-			return;
-		}
-		/* The firmware's description of the device outlives the move */
-		fwspec = dev_iommu_fwspec_get(dev);
-		if (fwspec)
-			dev_iommu_fwspec_set(dev, NULL);
-		iso_device_leave(group, dev);
-		if (fwspec && !dev_iommu_get(dev)) {
+	devs = iso_regroup_lock(from, &nr);
+	if (devs) {
+		iso_regroup_into = into;
+		iso_regroup_from = from;
+	} else {
+		dev_warn(dev, "reaches iommu groups %d and %d, which are in use: they cannot be merged\n",
+			 into->id, from->id);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		__iso_device_leave(from, devs[i], &fwspec);
+		if (fwspec && !dev_iommu_get(devs[i])) {
 			fwnode_handle_put(fwspec->iommu_fwnode);
 			kfree(fwspec);
 			fwspec = NULL;
 		}
 		if (fwspec)
-			dev_iommu_fwspec_set(dev, fwspec);
-		if (iso_probe_device(dev, NULL))
-			dev_warn(dev, "lost its iommu group while regrouping\n");
-		else
-			iso_probe_finalize(dev);
-		device_unlock(dev);
+			dev_iommu_fwspec_set(devs[i], fwspec);
+		if (!iso_probe_device(devs[i], NULL))
+			iso_probe_finalize(devs[i]);
+		if (devs[i]->iommu_group != into) {
+			dev_warn(devs[i], "did not join iommu group %d with its peers\n",
+				 into->id);
+			break;
+		}
 	}
+	iso_regroup_into = NULL;
+	iso_regroup_from = NULL;
+	iso_regroup_unlock(devs, nr);
+	kfree(devs);
 }
 
-static void iso_regroup(void)
+/* After @dev joined @into: take in the members of the groups it reached */
+static void iso_regroup(struct device *dev, struct iommu_group *into)
 {
-	struct iommu_group *group;
+	struct iommu_group *from;
 
 	lockdep_assert_held(&iommu_probe_device_lock);
-	if (iso_regrouping)
-		return;
-	iso_regrouping = true;
-	while ((group = list_first_entry_or_null(&iso_regroup_list,
-						 struct iommu_group,
-						 regroup_node))) {
-		list_del_init(&group->regroup_node);
-		iso_regroup_members(group);
-		iommu_group_put(group);
+	iso_regroup_off = true;
+	while ((from = list_first_entry_or_null(&iso_regroup_list,
+						struct iommu_group,
+						regroup_node))) {
+		list_del_init(&from->regroup_node);
+		if (into && from != into)
+			iso_regroup_members(from, into, dev);
+		iommu_group_put(from);
 	}
-	iso_regrouping = false;
+	iso_regroup_off = false;
 }
 
 static int iso_probe_device(struct device *dev, struct list_head *new_groups)
@@ -330,7 +378,9 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 
 	group = iso_driver_probe(dev, ops);
 	if (IS_ERR(group)) {
-		iso_regroup();
+		/* Joined nothing: the groups it reached stay as they are */
+		if (!iso_regroup_off)
+			iso_regroup(dev, NULL);
 		return PTR_ERR(group);
 	}
 
@@ -356,10 +406,11 @@ static int iso_probe_device(struct device *dev, struct list_head *new_groups)
 		dev_err(dev, "cannot join iommu group %d: %d\n", group->id, ret);
 		iso_device_leave(group, dev);
 	}
+	/* Groups it also reaches: their members follow it if they can */
+	if (!iso_regroup_off)
+		iso_regroup(dev, ret ? NULL : group);
 	/* The device holds its own reference now */
 	iommu_group_put(group);
-	/* Groups it also reaches: their members follow it if they can */
-	iso_regroup();
 	return ret;
 }
 
@@ -508,7 +559,10 @@ int bus_iommu_probe(const struct bus_type *bus)
 	bus_for_each_dev(bus, NULL, NULL, iso_fw_configure_one);
 
 	mutex_lock(&iommu_probe_device_lock);
+	/* Every device of the bus is there: no port is grouped too early */
+	iso_regroup_off = true;
 	bus_for_each_dev(bus, NULL, &new_groups, iso_probe_one);
+	iso_regroup_off = false;
 
 	list_for_each_entry_safe(group, next, &new_groups, probe_node) {
 		mutex_lock(&group->mutex);

@@ -198,14 +198,9 @@ same pb pci2
 differ rp4 pb
 differ rp5 pf
 differ pf ep1
-if [ $vfs = 4 ] && [ $core = isolation ]; then
-	# a PF without ACS does not isolate its VFs (an SR-IOV device is a
-	# multifunction device for ACS)
-	same pf pf.vf0
-	same pf.vf0 pf.vf1
-	same pf.vf2 pf.vf3
-elif [ $vfs = 4 ]; then
-	# stock: VFs and a single-function PF count as isolated
+if [ $vfs = 4 ]; then
+	# a single-function PF without an ACS capability: isolated, as
+	# pci_acs_enabled() says (both variants; driver-api policy)
 	differ pf pf.vf0
 	differ pf.vf0 pf.vf1
 	differ pf.vf2 pf.vf3
