@@ -9,7 +9,8 @@ VARIANTS ?= stock,isolation
 MACHINES ?=
 
 .PHONY: help deps assemble kernels kernel-% selftests peer demo check \
-	check-quick check-debug bench-boot vm writeback lint clean \
+	check-quick check-debug check-rules bench-boot bench bench-profile vm \
+	writeback lint clean \
 	kernel-isolation-x86_64-off realusers series series-am series-bisect \
 	check-series
 
@@ -19,6 +20,9 @@ help:
 	@echo "make check-quick [TESTS='groups hotplug']  isolation kernel, vtd only (development)"
 	@echo "make check-debug  debug kernel (lockdep, KASAN, kmemleak) through the selftests"
 	@echo "make bench-boot   cost of setting up all groups at boot, stock vs isolation"
+	@echo "make check-rules  every PCI grouping rule is needed: the table on kernels without each"
+	@echo "make bench        group layer benchmarks on pcisim, stock vs isolation (5 boots each, profile)"
+	@echo "make bench-profile  only where the largest scan's time goes (profile=2)"
 	@echo "make vm MACHINE=vtd [VARIANT=isolation] [RUN='cmd']   a shell or a command in a guest"
 	@echo "make writeback    save edits made in build/tree/isolation into the repository"
 	@echo "make lint         checkpatch --strict and sparse on our code"
@@ -66,10 +70,27 @@ check: selftests peer realusers
 	@$(S)/docs.sh
 	@$(S)/series.sh am
 	@$(S)/check.py --variants $(VARIANTS) $(if $(MACHINES),--machines $(MACHINES))
+	@$(S)/bench.py --quick
 	@$(S)/boot-cost.py --machine vtd
 
 bench-boot: kernel-isolation-x86_64 kernel-stock-x86_64
 	@$(S)/boot-cost.py --machine vtd --boots 5
+
+# pcisim topologies up to 10,000 functions, timed in the guest kernel;
+# 20-40 min (BENCH_ARGS: e.g. --rounds 3)
+bench: kernel-isolation-x86_64 kernel-stock-x86_64
+	@$(S)/build-selftests.sh x86_64 stock isolation
+	@$(S)/bench.py --profile $(BENCH_ARGS)
+
+bench-profile: kernel-isolation-x86_64 kernel-stock-x86_64
+	@$(S)/build-selftests.sh x86_64 stock isolation
+	@$(S)/bench.py --rounds 0 --profile
+
+# each PCI grouping rule taken out in turn, the conformance table run on
+# the mutant kernel: every rule must be caught (about 12 min)
+check-rules: kernel-isolation-x86_64
+	@$(S)/build-selftests.sh x86_64 isolation
+	@$(S)/rule-coverage.py
 
 check-quick: kernel-isolation-x86_64
 	@$(S)/build-selftests.sh x86_64 isolation

@@ -261,7 +261,10 @@ run_topo() {
 		case $kw in
 		fn)
 			shift
-			[ $# -ge 5 ] || { bad="line $lineno: fn needs NAME PARENT DD.F TYPE VVVV:DDDD"; break; }
+			if [ $# -lt 5 ]; then
+				bad="line $lineno: fn needs NAME PARENT DD.F TYPE VVVV:DDDD"
+				break
+			fi
 			send fn "$@" || { bad=$ctl_err; break; }
 			;;
 		scan)
@@ -285,7 +288,8 @@ run_topo() {
 			if [ -z "$dryrun" ] && [ -z "$fake" ]; then
 				pfb=$(bdf_of "$2")
 				if [ -n "$pfb" ] && [ ! -e "$pcidevs/$pfb/sriov_totalvfs" ]; then
-					skip="kernel without SR-IOV support (CONFIG_PCI_IOV: no sriov_totalvfs on $2)"
+					skip="kernel without SR-IOV support"
+					skip="$skip (CONFIG_PCI_IOV: no sriov_totalvfs on $2)"
 					break
 				fi
 			fi
@@ -367,7 +371,9 @@ for f in $files; do
 	name=${f##*/}
 	name=${name%.topo}
 	bp=$(sed -n 's/^boot-param[[:space:]]\{1,\}\([^#[:space:]]*\).*/\1/p' "$f" | head -n 1)
-	sd=$(sed -n 's/^stock[[:space:]]\{1,\}differs[[:space:]]*:\{0,1\}[[:space:]]*\(.*\)/\1/p' "$f" | head -n 1)
+	sp='[[:space:]]'
+	sd=$(sed -n "s/^stock$sp\\{1,\\}differs$sp*:\\{0,1\\}$sp*\\(.*\\)/\\1/p" "$f" |
+		head -n 1)
 	if grep -q '^stock[[:space:]]\{1,\}differs' "$f"; then
 		stock_differs=1
 		sd=${sd:-stock 6.12 differs}
@@ -386,7 +392,8 @@ for f in $files; do
 		*" $bp "*) ;;
 		*)
 			if [ -z "$dryrun" ] && [ -z "$fake" ]; then
-				echo "not ok $i $name # BOOT_PARAMS has $bp but /proc/cmdline does not"
+				echo "not ok $i $name # BOOT_PARAMS has $bp" \
+					"but /proc/cmdline does not"
 				failed=$((failed + 1))
 				continue
 			fi

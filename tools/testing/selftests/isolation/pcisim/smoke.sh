@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # pcisim smoke test, run inside a harness guest (scripts/vm.py):
-#   python3 scripts/vm.py --machine vtd --variant isolation \
-#       --script tools/testing/selftests/isolation/pcisim/smoke.sh
+#   python3 scripts/vm.py --machine vtd --variant isolation --script FILE
+# with FILE this script (the grouping suite runs it after grouping.sh).
 # Loads /harness/pcisim.ko, builds a topology (root port with ACS and an
 # endpoint, a switch with an ACS-less downstream port, a multifunction
 # endpoint without ACS, a PCIe-to-PCI bridge with two devices, an SR-IOV
