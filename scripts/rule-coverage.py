@@ -81,11 +81,15 @@ def prepare():
     head = subprocess.run(['git', '-C', iso, 'rev-parse', 'HEAD'],
                           check=True, stdout=subprocess.PIPE,
                           universal_newlines=True).stdout.strip()
+    # a stale worktree (the isolation tree was assembled anew) is redone
+    if os.path.isdir(MUTANT) and subprocess.run(
+            ['git', '-C', MUTANT, 'checkout', '-q', '-f', '--detach', head],
+            stderr=subprocess.DEVNULL).returncode:
+        shutil.rmtree(MUTANT)
     if not os.path.isdir(MUTANT):
+        subprocess.run(['git', '-C', iso, 'worktree', 'prune'], check=True)
         subprocess.run(['git', '-C', iso, 'worktree', 'add', '-q',
                         '--detach', MUTANT, head], check=True)
-    subprocess.run(['git', '-C', MUTANT, 'checkout', '-q', '-f',
-                    '--detach', head], check=True)
     os.makedirs(OUT, exist_ok=True)
     shutil.copy(os.path.join(REF_OUT, '.config'), os.path.join(OUT, '.config'))
     with open(os.path.join(MUTANT, FILE)) as f:
