@@ -12,7 +12,7 @@ MACHINES ?=
 	check-quick check-debug check-rules bench-boot bench bench-profile vm \
 	writeback lint clean \
 	kernel-isolation-x86_64-off realusers series series-am series-bisect \
-	check-series
+	check-series kernel-isolation-x86_64-distro kernel-stock-x86_64-distro
 
 help:
 	@echo "make demo         build the isolation kernel, boot vtd: groups and a VFIO DMA round trip"
@@ -43,14 +43,21 @@ kernel-%: deps
 	@$(S)/build-kernel.sh $(word 1,$(subst -, ,$*)) $(subst $(word 1,$(subst -, ,$*))-,,$*)
 
 kernels: kernel-isolation-x86_64 kernel-stock-x86_64 kernel-isolation-x86_64-off \
+	kernel-isolation-x86_64-distro kernel-stock-x86_64-distro \
 	kernel-isolation-arm64 kernel-isolation-ppc64le
 
 # The series with CONFIG_IOMMU_ISOLATION_GROUPS=n: must behave as stock
 kernel-isolation-x86_64-off: deps
 	@$(S)/build-kernel.sh isolation x86_64 off
 
+# The distro flavour (configs/distro.config): modules, ACPI hot-plug,
+# Debian's IOMMU settings; make check runs its suites on vtd
+kernel-isolation-x86_64-distro kernel-stock-x86_64-distro: kernel-%-x86_64-distro: deps
+	@$(S)/build-kernel.sh $* x86_64 distro
+
 selftests: kernels
-	@$(S)/build-selftests.sh x86_64 stock isolation isolation-off
+	@$(S)/build-selftests.sh x86_64 stock isolation isolation-off \
+		isolation-distro stock-distro
 	@$(S)/build-selftests.sh arm64 isolation
 	@$(S)/build-selftests.sh ppc64le isolation
 

@@ -29,8 +29,8 @@ SELFTESTS = ['groups', 'domain_type', 'sysfs_mode', 'vfio_type1', 'vfio_cdev',
              'viability', 'ownership', 'hotplug']
 
 # suite: (machines it runs on, guest command, files to add, kernel params
-#         [, kernel flavour: the suite runs only for that flavour of the
-#         isolation variant])
+#         [, kernel flavour: the suite runs only for that flavour
+#         [, the variants that have it: default the isolation variant]])
 SUITES = {
     'isolation': (['vtd', 'amd', 'virtio', 'smmuv3-dt', 'smmuv3-acpi',
                    'pseries'],
@@ -59,6 +59,19 @@ SUITES = {
     'hotplug-cycles': (['vtd', 'smmuv3-acpi'],
                        'ISOLATION_TESTS=hotplug_cycles '
                        'sh /harness/run-selftests.sh', [], ''),
+    # the distro flavour (configs/distro.config): VFIO, iommufd and the
+    # test drivers as modules the guest loads, Debian's IOMMU settings, no
+    # KUnit and no iommufd mock; the selftests with native hot-plug, again
+    # with QEMU's default ACPI hot-plug (acpiphp), and the real VFIO users
+    'distro': (['vtd'], 'ISOLATION_HOTPLUG=pciehp sh /harness/run-selftests.sh',
+               [], '', 'distro', ['stock', 'isolation']),
+    'distro-acpi-hotplug': (['vtd'],
+                            "ISOLATION_HOTPLUG=acpiphp ISOLATION_TESTS='hotplug "
+                            "hotplug_cycles' HOTPLUG_CYCLES=%d "
+                            'sh /harness/run-selftests.sh', ['acpi-hotplug'],
+                            '', 'distro', ['stock', 'isolation']),
+    'distro-realusers': (['vtd'], 'sh /harness/realusers.sh', ['realusers'],
+                         '', 'distro', ['stock', 'isolation']),
     # the grouping conformance table: software PCI topologies built by
     # pcisim.ko behind a mock IOMMU whose device_group is
     # pci_device_group(), each compared with its expected partition
@@ -233,6 +246,11 @@ def run(args, suite, machine, variant, flavour):
     if args.tests and suite == 'isolation':
         cmd = "ISOLATION_TESTS='%s' %s" % (args.tests, cmd)
     timeout = args.timeout
+    if suite == 'distro-acpi-hotplug':
+        n = cycles_for(args, flavour)
+        cmd = 'ISOLATION_TIMEOUT=%d %s' % (120 + n * HOTPLUG_CYCLE_BUDGET_S,
+                                           cmd % n)
+        timeout = max(timeout, 240 + n * HOTPLUG_CYCLE_BUDGET_S * 2)
     if suite == 'hotplug-cycles':
         n = cycles_for(args, flavour)
         limit = 120 + n * HOTPLUG_CYCLE_BUDGET_S * (3 if flavour else 1)
@@ -263,8 +281,10 @@ def run(args, suite, machine, variant, flavour):
         if flavour:
             return None
         vmargs += pcisim_files()
+    if 'acpi-hotplug' in extra:
+        vmargs += ['--acpi-hotplug']
     if 'realusers' in extra:
-        if flavour:
+        if flavour == 'debug':
             return None         # plain kernels only (TCG in TCG on KASAN)
         # the nested guest boots the kernel under test too
         vmargs += REALUSERS_ARGS + ['--file', kernel + ':/realusers/bzImage']
@@ -365,7 +385,9 @@ def main():
                             if m in args.machines.split(',')]
             flavour = args.flavour
             if len(SUITES[suite]) > 4:
-                if variant != 'isolation' or args.flavour:
+                has = SUITES[suite][5] if len(SUITES[suite]) > 5 \
+                    else ['isolation']
+                if variant not in has or args.flavour:
                     continue
                 flavour = SUITES[suite][4]
             jobs += [(suite, machine, variant, flavour)

@@ -15,6 +15,8 @@ PACKAGES=(
 	# cross compilers and static C libraries for guest programs
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross
+	# compile coverage only (make check-compile): no guest of these
+	gcc-s390x-linux-gnu gcc-arm-linux-gnueabihf
 	# guest userspace
 	busybox-static
 	# lint

@@ -55,6 +55,45 @@ for f in "${ours[@]}"; do
 done
 note "checkpatch --strict: ${#ours[@]} files, ${#mails[@]} patches of the series"
 
+# checkpatch asks "does MAINTAINERS need updating?" of every patch that
+# adds files without touching MAINTAINERS. Our entry comes with the first
+# patch that adds files (series/plan): a later patch that leaves MAINTAINERS
+# alone must add only files the entry already covers where it applies.
+mapfile -t commits < <(git -C "$TREES/export" rev-list --reverse base..HEAD)
+covered=0
+for i in "${!mails[@]}"; do
+	grep -q '^new file mode' "${mails[$i]}" || continue
+	grep -q '^ MAINTAINERS *|' "${mails[$i]}" && continue
+	out=$(git -C "$TREES/export" show "${commits[$i]}^:MAINTAINERS" |
+		python3 - "${mails[$i]}" "IOMMU ISOLATION-GROUP CORE" <<'PY'
+import re
+import sys
+mail, title = sys.argv[1:]
+lines = sys.stdin.read().split('\n')
+pats = []
+if title in lines:
+    for ln in lines[lines.index(title) + 1:]:
+        if not ln.strip():
+            break
+        if ln.startswith('F:\t'):
+            pats.append(ln[3:])
+text = open(mail).read()
+new = re.findall(r'^diff --git a/(\S+) b/\S+\nnew file mode', text, re.M)
+for f in new:
+    if not any(f == p or (p.endswith('/') and f.startswith(p)) for p in pats):
+        print('%s: adds %s, which no F: line of the entry covers yet' %
+              (mail.rsplit('/', 1)[-1], f))
+PY
+)
+	if [ -n "$out" ]; then
+		echo "$out"
+		fail=1
+	else
+		covered=$((covered + 1))
+	fi
+done
+note "MAINTAINERS: $covered patches add files only the entry already covers"
+
 # get_maintainer.pl names our MAINTAINERS entry for every patch of the
 # series that is about the core, and every file it adds. A fix of the base
 # kernel that stands on its own (the iova fix, sent first) goes to the

@@ -51,6 +51,55 @@ add_files() {
 		git -C "$EXPORT" add -f "$f"
 		placed[$f]=1
 	done
+	[ -n "$maint_patch" ] && maint_sync
+	return 0
+}
+
+# "maintainers N": patch N adds our MAINTAINERS entry. It is not sent as a
+# commit of its own: the entry comes with the first commit that adds a file
+# it names, and each later commit that adds files no F: line of the entry
+# covers yet brings those F: lines, so every commit that adds files updates
+# MAINTAINERS or adds only files the entry already covers.
+maint_sync() {
+	python3 - "$TOP/patches/$maint_patch" "$EXPORT/MAINTAINERS" \
+		"${!placed[@]}" <<'PY'
+import re
+import sys
+patch, maint = sys.argv[1:3]
+placed = sys.argv[3:]
+block, after, hunk = [], None, False
+for line in open(patch).read().split('\n'):
+    if line.startswith('@@'):
+        hunk = True
+    elif hunk and line.startswith('+') and not line.startswith('+++'):
+        block.append(line[1:])
+    elif hunk and block and line.startswith(' ') and line.strip():
+        after = line[1:]
+        break
+while block and not block[-1].strip():
+    block.pop()
+if not block or after is None:
+    sys.exit('series/plan: %s adds no MAINTAINERS entry' % patch)
+
+
+def covers(pat, f):
+    return f == pat or (pat.endswith('/') and f.startswith(pat))
+
+
+keep = [b for b in block if not b.startswith('F:\t') or
+        any(covers(b[3:], f) for f in placed)]
+if len(keep) == len([b for b in block if not b.startswith('F:\t')]):
+    sys.exit(0)                 # no file of the entry placed yet
+lines = open(maint).read().split('\n')
+if block[0] in lines:           # drop the entry as the last commit left it
+    i = lines.index(block[0])
+    j = lines.index('', i)
+    del lines[i:j + 1]
+k = lines.index(after)
+lines[k:k] = keep + ['']
+open(maint, 'w').write('\n'.join(lines))
+PY
+	git -C "$EXPORT" add MAINTAINERS
 }
 
 do_export() {
@@ -66,6 +115,12 @@ do_export() {
 	done < <(git -C "$TOP" ls-files --cached --others --exclude-standard -- $KERNEL_DIRS)
 
 	mapfile -t patches < <(grep -v '^#' "$TOP/patches/series" | grep .)
+	maint_patch=
+	n=$(awk '$1 == "maintainers" { print $2 }' "$PLAN")
+	if [ -n "$n" ]; then
+		maint_patch=${patches[$((n - 1))]:-}
+		[ -n "$maint_patch" ] || die "series/plan: no patch $n in patches/series"
+	fi
 	if [ -d "$EXPORT" ]; then
 		git -C "$EXPORT" am --abort >/dev/null 2>&1 || true
 		git -C "$EXPORT" checkout -q -f --detach base
@@ -95,7 +150,7 @@ do_export() {
 				die "series/plan line $line ($arg) adds no file"
 			as_author commit -q -s -F "$msg"
 			;;
-		''|'#'*) ;;
+		maintainers|''|'#'*) ;;
 		*) die "series/plan line $line: unknown '$kind'" ;;
 		esac
 	done < "$PLAN"
@@ -103,7 +158,7 @@ do_export() {
 		[ -n "${placed[$f]:-}" ] || die "series/plan: $f was not added"
 	done
 	for n in $(seq ${#patches[@]}); do
-		grep -Eq "^patch $n( |$)" "$PLAN" ||
+		grep -Eq "^(patch|maintainers) $n( |$)" "$PLAN" ||
 			die "series/plan leaves out ${patches[$((n - 1))]}"
 	done
 

@@ -44,7 +44,7 @@ PSERIES = 'pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,' \
     'cap-ccf-assist=off'
 
 # q35 hands PCIe hot-plug to ACPI by default; the guests use native PCIe
-# hot-plug (pciehp), as on most real machines.
+# hot-plug (pciehp), as on most real machines, unless --acpi-hotplug.
 Q35 = ['-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off']
 
 # name: (arch, image, qemu options, kernel command line)
@@ -192,7 +192,7 @@ class Cpio:
 
 
 INIT = r'''#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /sbin /usr/bin /usr/sbin /etc
 /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -202,6 +202,19 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 export PATH=/harness:/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
 export ISOLATION_MACHINE=@MACHINE@ ISOLATION_VARIANT=@VARIANT@ ISOLATION_QMP=1
+if [ -d /lib/modules ]; then
+	# a modular (distro) kernel: load modules as a distribution's udev does,
+	# for each device's modalias at boot and at hot-add (mdev), then what a
+	# VFIO user loads by hand
+	echo '$MODALIAS=.* 0:0 660 @modprobe -q "$MODALIAS"' > /etc/mdev.conf
+	echo /sbin/mdev > /proc/sys/kernel/hotplug
+	for a in $(cat /sys/bus/pci/devices/*/modalias); do
+		modprobe -q "$a"
+	done
+	modprobe -a vfio-pci vfio_iommu_type1 iommufd pci-pf-stub ||
+		echo "harness: modprobe of the VFIO modules failed"
+	echo "harness: modules: $(cut -d' ' -f1 /proc/modules | sort | tr '\n' ' ')"
+fi
 cd /harness
 if [ -f /harness/shell ]; then
 	echo "harness: shell on the console; 'poweroff -f' ends the guest"
@@ -212,6 +225,12 @@ else
 fi
 poweroff -f
 '''
+
+
+def kernel_out(args, arch):
+    """The kernel's build folder (build/out/VARIANT-ARCH[-FLAVOUR])."""
+    return os.path.join(BUILD, 'out', '%s-%s%s' % (
+        args.variant, arch, '-' + args.flavour if args.flavour else ''))
 
 
 def busybox_path(arch):
@@ -243,6 +262,15 @@ def make_initramfs(args, arch, topo):
                 with open(src, 'rb') as f:
                     c.file('harness/' + rel, f.read(),
                            0o755 if os.access(src, os.X_OK) else 0o644)
+    # a modular kernel's modules (scripts/build-kernel.sh installs them)
+    modroot = os.path.join(kernel_out(args, arch), 'modroot')
+    for root, _, files in os.walk(modroot):
+        for fn in files:
+            src = os.path.join(root, fn)
+            if os.path.islink(src):
+                continue
+            with open(src, 'rb') as f:
+                c.file(os.path.relpath(src, modroot), f.read())
     moddir = os.path.join(BUILD, 'mod', '%s-%s%s' % (
         args.variant, arch, '-' + args.flavour if args.flavour else ''))
     for ko in ('edu_dma.ko', 'pcisim.ko'):
@@ -350,6 +378,9 @@ def main():
     ap.add_argument('--file', action='append', default=[],
                     help='SRC[:DST] file to put into the guest')
     ap.add_argument('--append', default='', help='extra kernel parameters')
+    ap.add_argument('--acpi-hotplug', action='store_true',
+                    help="q35: QEMU's default ACPI PCI hot-plug (acpiphp) "
+                    'instead of native PCIe hot-plug (pciehp)')
     ap.add_argument('--shell', action='store_true',
                     help='interactive shell on the console')
     ap.add_argument('--timeout', type=int, default=300)
@@ -366,10 +397,9 @@ def main():
     args = ap.parse_args()
 
     arch, image, mopts, cmdline = MACHINES[args.machine]
-    kernel = args.kernel or os.path.join(
-        BUILD, 'out', '%s-%s%s' % (args.variant, arch,
-                                   '-' + args.flavour if args.flavour else ''),
-        image)
+    if args.acpi_hotplug:
+        mopts = [o for o in mopts if o not in Q35]
+    kernel = args.kernel or os.path.join(kernel_out(args, arch), image)
     if not os.path.exists(kernel):
         sys.exit('vm.py: no kernel at %s (make kernels first)' % kernel)
     topo = read_topology(args.machine)

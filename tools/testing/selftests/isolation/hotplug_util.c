@@ -84,6 +84,29 @@ static int slot_dir(const char *port_bdf, char *dir, size_t len)
 	return ret;
 }
 
+/*
+ * pciehp binds to the port's hot-plug service ("BDF:pcieNNN" on the
+ * pci_express bus); a slot without one is acpiphp's (QEMU's default q35,
+ * where _OSC keeps native hot-plug for the firmware).
+ */
+static const char *slot_driver(const char *port_bdf)
+{
+	char prefix[ISO_BDF_LEN + 2];
+	const char *via = "acpiphp";
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), "%s:", port_bdf);
+	d = opendir("/sys/bus/pci_express/drivers/pciehp");
+	if (!d)
+		return via;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			via = "pciehp";
+	closedir(d);
+	return via;
+}
+
 int hp_slot_init(struct hp_slot *s, struct iso_topology *t, const char *port,
 		 const char *id)
 {
@@ -98,6 +121,8 @@ int hp_slot_init(struct hp_slot *s, struct iso_topology *t, const char *port,
 	snprintf(s->path, sizeof(s->path), "%s/00.0", d->path);
 	if (slot_dir(s->port_bdf, s->slot_dir, sizeof(s->slot_dir)))
 		s->slot_dir[0] = '\0';
+	else
+		s->via = slot_driver(s->port_bdf);
 	return 0;
 }
 
@@ -247,6 +272,7 @@ int hp_slots_init(struct iso_topology *t, struct hp_slot *rp5,
 	struct hp_slot *s[] = { rp5, dsw3 };
 	static const char * const port[] = { "rp5", "dsw3" };
 	static const char * const id[] = { "hp-rp5", "hp-dsw3" };
+	const char *want;
 	int i, ret;
 
 	if (!iso_have_qmp()) {
@@ -272,6 +298,20 @@ int hp_slots_init(struct iso_topology *t, struct hp_slot *rp5,
 				 "no hot-plug driver owns the slot of %s: pciehp needs QEMU q35 with -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off, acpiphp needs CONFIG_HOTPLUG_PCI_ACPI",
 				 port[i]);
 			return -EOPNOTSUPP;
+		}
+	}
+	/*
+	 * ISOLATION_HOTPLUG names the mechanism the run is meant to test
+	 * (check.py's hot-plug suites): a slot owned by the other one fails
+	 * the run rather than testing the wrong thing.
+	 */
+	want = getenv("ISOLATION_HOTPLUG");
+	for (i = 0; i < 2; i++) {
+		printf("# hot-plug: the slot of %s is %s's\n", port[i], s[i]->via);
+		if (want && *want && strcmp(want, s[i]->via)) {
+			snprintf(why, len, "the slot of %s is %s's, not %s's",
+				 port[i], s[i]->via, want);
+			return -EPROTO;
 		}
 	}
 	for (i = 0; i < 2; i++) {

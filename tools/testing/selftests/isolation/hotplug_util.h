@@ -31,6 +31,7 @@ struct hp_slot {
 	char bdf[ISO_BDF_LEN];	/* its BDF while present */
 	char port_bdf[ISO_BDF_LEN];
 	char slot_dir[96];	/* /sys/bus/pci/slots/N of the port's slot */
+	const char *via;	/* "pciehp" or "acpiphp": who owns the slot */
 	bool plugged;		/* added by us and not yet seen removed */
 };
 
