@@ -204,10 +204,11 @@ export PATH=/harness:/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
 export ISOLATION_MACHINE=@MACHINE@ ISOLATION_VARIANT=@VARIANT@ ISOLATION_QMP=1
 if [ -d /lib/modules ]; then
 	# a modular (distro) kernel: load modules as a distribution's udev does,
-	# for each device's modalias at boot and at hot-add (mdev), then what a
-	# VFIO user loads by hand
+	# for each device's modalias at boot and at hot-add (mdev listening on
+	# netlink, as udev does: distribution kernels have no uevent helper),
+	# then what a VFIO user loads by hand
 	echo '$MODALIAS=.* 0:0 660 @modprobe -q "$MODALIAS"' > /etc/mdev.conf
-	echo /sbin/mdev > /proc/sys/kernel/hotplug
+	mdev -d
 	for a in $(cat /sys/bus/pci/devices/*/modalias); do
 		modprobe -q "$a"
 	done
