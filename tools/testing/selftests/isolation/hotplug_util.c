@@ -207,6 +207,9 @@ int hp_add(struct hp_slot *s)
 	}
 	snprintf(path, sizeof(path), ISO_PCI_DEVICES "/%s/iommu_group", s->bdf);
 	iso_wait_path(path, true, HP_GROUP_TIMEOUT_MS);
+	/* acpiphp leaves the slot's indicators alone: nothing to wait for */
+	if (s->via && strcmp(s->via, "pciehp"))
+		return 0;
 	return wait_slot_on(s->port_bdf, SLOT_TIMEOUT_MS) ? -EBUSY : 0;
 }
 
