@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot the isolation kernel on the vtd machine, show its groups and a VFIO
+# Boot the isolation kernel on the vtd machine, show its groups, lsisolation's
+# explanation of them (the switch's group must be explained) and a VFIO
 # DMA round trip (see scripts/guest/demo.sh).
 set -eu
 . "$(dirname "$0")/lib.sh"

@@ -19,6 +19,10 @@ core would show it, with PCI config space written here byte by byte:
      06:00.0 07:00.0 endpoints below them
                    stock: {05:00.0 06:00.0} 7, {05:01.0 07:00.0} 8
                    core:  all four in group 7
+Checks the listing, --json, --predict (the core's tree agrees with the
+rules, stock's splits the switch) and --diff between the two trees both
+ways (the switch's devices moved, with the switch rule as why), devices
+that appeared or disappeared, and broken snapshots.
 Prints KTAP; exit status 0 when every check passes.
 """
 
@@ -211,6 +215,132 @@ def check_tree(t, tool, root, core):
     t.check(not unexplained, tag + '.all_explained', str(unexplained))
 
 
+SWITCH = ['0000:05:00.0', '0000:05:01.0', '0000:06:00.0', '0000:07:00.0']
+
+
+def check_predict(t, tool, stock, core):
+    """--predict: the core's groups are the rules'; stock splits the switch."""
+    rc, out, err = run(tool, '--predict', '-r', core)
+    t.check(rc == 0 and 'all as the kernel has them' in out, 'predict.core',
+            'exit %d: %s' % (rc, out[-300:] + err))
+    rc, out, _ = run(tool, '--predict', '-r', stock)
+    differs = [x for x in out.splitlines() if x.endswith('differs)')]
+    t.check(rc == 3 and len(differs) == 1 and
+            all(d in differs[0] for d in SWITCH) and
+            differs[0].endswith('(kernel: groups 7, 8; differs)'),
+            'predict.stock_switch_differs', 'exit %d: %s' % (rc, differs))
+    rc, out, _ = run(tool, '--predict', '--json', '-r', stock)
+    try:
+        doc = json.loads(out)
+        bad = [g for g in doc['predicted_groups'] if not g['agrees']]
+        ok = rc == 3 and not doc['agrees'] and len(bad) == 1 and \
+            sorted(bad[0]['devices']) == SWITCH and \
+            bad[0]['kernel_groups'] == [7, 8] and \
+            any(r['kind'] == 'switch-peers' for r in bad[0]['why'])
+    except (ValueError, KeyError) as e:
+        ok, bad = False, str(e)
+    t.check(ok, 'predict.json', str(bad))
+    for args in (['--predict', '-g', '1'], ['--predict', '--diff', 'x']):
+        rc, _, err = run(tool, '-r', stock, *args)
+        t.check(rc == 1 and err, 'predict.usage.' + '_'.join(args))
+
+
+def moved(out):
+    """The "moved:" blocks of a --diff output: {device: [its lines]}."""
+    blocks, cur = {}, None
+    for line in out.splitlines():
+        if line.startswith('moved: '):
+            cur = line.split()[1]
+            blocks[cur] = []
+        elif line.startswith('  ') and cur:
+            blocks[cur].append(line)
+        else:
+            cur = None
+    return blocks
+
+
+def check_diff(t, tool, tmp, stock, core):
+    """--diff between the two trees, both ways; errors."""
+    snap = {}
+    for tag, root in (('stock', stock), ('core', core)):
+        snap[tag] = os.path.join(tmp, tag + '.json')
+        rc, out, _ = run(tool, '--json', '-r', root)
+        with open(snap[tag], 'w', encoding='latin-1') as f:
+            f.write(out)
+        rc, out, _ = run(tool, '-r', root, '--diff', snap[tag])
+        t.check(rc == 0 and 'no change: 14 devices' in out,
+                'diff.%s_self' % tag, 'exit %d: %s' % (rc, out[-200:]))
+    # stock snapshot, core kernel: the switch's devices joined
+    rc, out, _ = run(tool, '-r', core, '--diff', snap['stock'])
+    b = moved(out)
+    t.check(rc == 3 and sorted(b) == SWITCH and
+            '4 moved, 0 appeared, 0 disappeared' in out,
+            'diff.to_core.moved', 'exit %d, moved %s' % (rc, sorted(b)))
+    lines = [x for x in b.get('0000:06:00.0', []) if 'shares with' in x]
+    t.check(len(lines) == 1 and lines[0].startswith(
+        '  shares with 0000:05:01.0, 0000:07:00.0: switch downstream ports '
+        '0000:05:00.0, 0000:05:01.0 of upstream port 0000:04:00.0 reach each '
+        'other: ') and 'lack ACS' in lines[0], 'diff.to_core.why', str(lines))
+    t.check(any(x == '  before: group 7 with 0000:05:00.0' for x in
+                b.get('0000:06:00.0', [])) and
+            any(x.startswith('  now:    group 7 with 0000:05:00.0, '
+                             '0000:05:01.0, 0000:07:00.0') for x in
+                b.get('0000:06:00.0', [])), 'diff.to_core.before_now',
+            str(b.get('0000:06:00.0')))
+    # core snapshot, stock kernel: split, with the rule of then
+    rc, out, _ = run(tool, '-r', stock, '--diff', snap['core'])
+    b = moved(out)
+    lines = [x for x in b.get('0000:07:00.0', []) if 'no longer' in x]
+    t.check(rc == 3 and sorted(b) == SWITCH and len(lines) == 1 and
+            lines[0].startswith('  no longer shares with 0000:05:00.0, '
+                                '0000:06:00.0: before: switch downstream '
+                                'ports ') and
+            'now: in group 7, though config space says they are not isolated'
+            in lines[0], 'diff.to_stock.why', 'exit %d: %s' % (rc, lines))
+    # a device replaced (other vendor:device) and one removed
+    with open(snap['stock'], encoding='latin-1') as f:
+        doc = json.load(f)
+    for g in doc['groups']:
+        for d in g['devices']:
+            if d['name'] == '0000:03:00.0':
+                d['device'] = 'beef'
+        g['devices'] = [d for d in g['devices']
+                        if d['name'] != '0000:00:02.0']
+    doc['groups'] = [g for g in doc['groups'] if g['devices']]
+    edited = os.path.join(tmp, 'edited.json')
+    with open(edited, 'w', encoding='latin-1') as f:
+        json.dump(doc, f)
+    rc, out, _ = run(tool, '-r', stock, '--diff', edited)
+    t.check(rc == 3 and 'appeared: 0000:00:02.0 [1b36:000c] root port' in out
+            and 'appeared: 0000:03:00.0 [8086:10d3]' in out and
+            'disappeared: 0000:03:00.0 [8086:beef]' in out and
+            '1 moved, 2 appeared, 1 disappeared' in out,
+            'diff.appeared_disappeared', out[-400:])
+    # broken snapshots: exit status 2 and where
+    for name, text, want in (
+            ('truncated', '{"groups": [', 'invalid JSON at line 1, column 13'),
+            ('garbage', 'hello', 'invalid JSON at line 1, column 1'),
+            ('second_line', '{"groups": [],\n "x": nul}',
+             'invalid JSON at line 2, column 7'),
+            ('not_snapshot', '{"sysfs_root": "/sys"}', 'no "groups" array'),
+            ('bad_device', '{"groups": [{"group": 1, "devices": [{}]}]}',
+             'no "name" string'),
+            ('empty', '', 'unexpected end')):
+        path = os.path.join(tmp, name + '.json')
+        with open(path, 'w') as f:
+            f.write(text)
+        rc, out, err = run(tool, '-r', stock, '--diff', path)
+        t.check(rc == 2 and want in err and not out.count('moved'),
+                'diff.error.' + name, 'exit %d, stderr %r' % (rc, err))
+    rc, _, err = run(tool, '-r', stock, '--diff', os.path.join(tmp, 'none'))
+    t.check(rc == 2 and 'cannot read' in err, 'diff.error.missing', err)
+    for args in (['--diff'], ['--diff', snap['core'], '-d', '00:02.0'],
+                 ['--diff', snap['core'], '--json']):
+        rc, _, err = run(tool, '-r', stock, *args)
+        t.check(rc == 1 and err, 'diff.usage.' + '_'.join(
+            a if a.startswith('-') else 'X' for a in args))
+
+
 def main():
     tool = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else 'lsisolation'
     keep = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == '--keep' else None
@@ -240,7 +370,10 @@ def main():
         rc, out, _ = run(tool, '--help')
         t.check(rc == 0 and all(s in out for s in (
             'NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'OUTPUT',
-            'EXIT STATUS', 'EXAMPLES')), 'help.sections')
+            'EXIT STATUS', 'EXAMPLES', '--diff', '--predict')),
+            'help.sections')
+        check_predict(t, tool, stock, core)
+        check_diff(t, tool, tmp, stock, core)
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)

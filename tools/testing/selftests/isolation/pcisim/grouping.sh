@@ -28,6 +28,23 @@
 #   GROUPING_DMESG     the command printing the kernel log (dmesg)
 #   GROUPING_DRYRUN=1  print the ctl commands only ("# ctl: ..."), check
 #                      the files' syntax, compare nothing
+#   LSISOLATION        tools/isolation/lsisolation (default
+#                      /harness/lsisolation); GROUPING_LSISOLATION=0 skips it
+#
+# lsisolation: after each block the tool's "--predict" (the groups the PCI
+# rules give from config space alone) is compared with the kernel's groups
+# of the pcisim devices; one more result per topology,
+#   ok N lsisolation.TOPO        the same partition in every block
+#   not ok N lsisolation.TOPO # block K: kernel {..}; lsisolation {..}
+#   ok N lsisolation.TOPO # XFAIL ...   stock where the file says "stock
+#                      differs" and the tool predicts the expect lines; or
+#                      a block after hot-plug steps (rescan, remove,
+#                      unplug) where the kernel keeps what it grouped before
+#                      as the expect lines say (groups never split, groups
+#                      in use take in no members), which config space alone
+#                      cannot show, while every block before agrees
+# and the line "grouping: lsisolation agrees with the kernel on X of N
+# topologies run (VARIANT, ...)".
 #
 # POSIX sh (busybox ash): no arrays, no [[ ]], no local.
 
@@ -44,6 +61,12 @@ dmesg_cmd=${GROUPING_DMESG:-dmesg}
 dryrun=${GROUPING_DRYRUN:-}
 fake=${GROUPING_FAKE:-}
 splat='WARNING:|BUG:'
+lsiso=${LSISOLATION:-/harness/lsisolation}
+if [ "${GROUPING_LSISOLATION:-1}" = 0 ] || [ -n "$dryrun" ] || [ ! -x "$lsiso" ]; then
+	lsiso_skip="lsisolation not run${dryrun:+ (dry run)}"
+	[ -x "$lsiso" ] || lsiso_skip="no lsisolation at $lsiso"
+	lsiso=
+fi
 
 if [ -z "${BOOT_PARAMS+x}" ]; then
 	BOOT_PARAMS=$(cat "$root/proc/cmdline" 2>/dev/null)
@@ -110,6 +133,49 @@ actual() {
 		echo "$g $nm" >> "$tmp/actual"
 	done < "$map"
 	return 0
+}
+
+# The partition lsisolation --predict gives for the pcisim devices now in
+# the kernel, as actual() does for the kernel's groups
+predicted() {
+	: > "$tmp/pred"
+	"$lsiso" --predict -r "$root/sys" > "$tmp/pred.out" 2> "$tmp/pred.err"
+	rc=$?
+	if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
+		ls_err="lsisolation --predict: exit $rc: $(head -n 1 "$tmp/pred.err")"
+		return 1
+	fi
+	awk 'NR == FNR {
+		if ($1 == "Predicted" && $2 == "group") {
+			g = $3
+			sub(":", "", g)
+			for (i = 4; i <= NF && substr($i, 1, 1) != "("; i++)
+				grp[$i] = "p" g
+		}
+		next
+	}
+	$1 != "" { print (($2 in grp) ? grp[$2] : "none"), $1 }' \
+		"$tmp/pred.out" "$map" > "$tmp/pred"
+}
+
+# Compare the tool's partition of this block with the kernel's ($a) and
+# the expect lines ($e); after_steps=1 once a hot-plug step has run
+ls_block() {
+	[ -n "$lsiso" ] && [ -z "$ls_err" ] || return 0
+	predicted || return 0
+	p=$(canon "$tmp/pred")
+	if [ "$p" != "$a" ]; then
+		echo "# $name block $blk: lsisolation $p"
+		[ -n "$ls_first" ] || ls_first="block $blk: kernel $a; lsisolation $p"
+		if [ "$after_steps" = 1 ]; then
+			ls_late=1
+		else
+			ls_early=1
+		fi
+	fi
+	if [ "$p" != "$e" ] && [ "$after_steps" = 0 ] && [ -z "$ls_design" ]; then
+		ls_design="block $blk: expected $e; lsisolation $p"
+	fi
 }
 
 # ---------------------------------------------------------------------------
@@ -196,6 +262,8 @@ block_end() {
 			stock_mismatch="block $blk: stock-expect $s; actual $a"
 		fi
 	fi
+	[ "$e" = "$a" ] || [ "$after_steps" = 0 ] || ls_late_kernel_off=1
+	ls_block
 	return 0
 }
 
@@ -210,6 +278,13 @@ run_topo() {
 	block_open=0
 	scanned=0
 	lineno=0
+	after_steps=0
+	ls_err=
+	ls_first=
+	ls_early=
+	ls_late=
+	ls_late_kernel_off=
+	ls_design=
 
 	send create || { bad=$ctl_err; return; }
 	while IFS= read -r line || [ -n "$line" ]; do
@@ -278,6 +353,7 @@ run_topo() {
 				scanned=1
 			fi
 			send "$@" || { bad=$ctl_err; break; }
+			after_steps=1
 			;;
 		sriov)
 			[ $# -eq 3 ] || { bad="line $lineno: sriov NAME N"; break; }
@@ -343,7 +419,11 @@ for f in $files; do
 done
 
 echo "TAP version 13"
-echo "1..$total"
+if [ -n "$dryrun" ]; then
+	echo "1..$total"
+else
+	echo "1..$((2 * total))"
+fi
 echo "# grouping: variant $variant, topologies from $dir"
 
 if [ -z "$dryrun" ] && [ -z "$fake" ] && [ ! -e "$ctl" ]; then
@@ -353,9 +433,11 @@ if [ -z "$dryrun" ] && [ -z "$fake" ] && [ ! -e "$ctl" ]; then
 		if ! out=$(insmod "$ko" 2>&1) || [ ! -e "$ctl" ]; then
 			i=0
 			for f in $files; do
-				i=$((i + 1))
 				n=${f##*/}
+				i=$((i + 1))
 				echo "not ok $i ${n%.topo} # pcisim not available: insmod $ko: $out"
+				i=$((i + 1))
+				echo "ok $i lsisolation.${n%.topo} # SKIP pcisim not available"
 			done
 			echo "grouping: $variant 0 of $total topologies as expected"
 			exit 1
@@ -363,13 +445,11 @@ if [ -z "$dryrun" ] && [ -z "$fake" ] && [ ! -e "$ctl" ]; then
 	fi
 fi
 
-pass=0
-failed=0
-i=0
-for f in $files; do
-	i=$((i + 1))
-	name=${f##*/}
-	name=${name%.topo}
+# One topology's grouping result, test number $t; ls_skip says why its
+# lsisolation result cannot be had
+one_topo() {
+	f=$1
+	ls_skip=
 	bp=$(sed -n 's/^boot-param[[:space:]]\{1,\}\([^#[:space:]]*\).*/\1/p' "$f" | head -n 1)
 	sp='[[:space:]]'
 	sd=$(sed -n "s/^stock$sp\\{1,\\}differs$sp*:\\{0,1\\}$sp*\\(.*\\)/\\1/p" "$f" |
@@ -384,18 +464,20 @@ for f in $files; do
 		case " $BOOT_PARAMS " in
 		*" $bp "*) ;;
 		*)
-			echo "ok $i $name # SKIP needs boot param $bp"
-			continue
+			echo "ok $t $name # SKIP needs boot param $bp"
+			ls_skip="needs boot param $bp"
+			return
 			;;
 		esac
 		case " $cmdline " in
 		*" $bp "*) ;;
 		*)
 			if [ -z "$dryrun" ] && [ -z "$fake" ]; then
-				echo "not ok $i $name # BOOT_PARAMS has $bp" \
+				echo "not ok $t $name # BOOT_PARAMS has $bp" \
 					"but /proc/cmdline does not"
 				failed=$((failed + 1))
-				continue
+				ls_skip="the topology did not run"
+				return
 			fi
 			;;
 		esac
@@ -416,46 +498,112 @@ for f in $files; do
 	fi
 
 	if [ -n "$bad" ]; then
-		echo "not ok $i $name # $bad"
+		echo "not ok $t $name # $bad"
 		failed=$((failed + 1))
-		continue
+		ls_skip="the topology did not run"
+		return
 	fi
 	if [ -n "$skip" ] && [ -z "$newsplat" ]; then
-		echo "ok $i $name # SKIP $skip"
-		continue
+		echo "ok $t $name # SKIP $skip"
+		ls_skip=$skip
+		return
 	fi
 	if [ -n "$dryrun" ]; then
-		echo "ok $i $name # SKIP dry run"
-		continue
+		echo "ok $t $name # SKIP dry run"
+		return
 	fi
 	if [ -n "$newsplat" ]; then
 		[ "$nblk_mismatch" = 0 ] && pass=$((pass + 1))
-		echo "not ok $i $name # kernel log: $newsplat"
+		echo "not ok $t $name # kernel log: $newsplat"
 		failed=$((failed + 1))
-		continue
+		return
 	fi
 	if [ "$nblk_mismatch" = 0 ]; then
 		pass=$((pass + 1))
 		if [ "$variant" = stock ] && [ "$stock_differs" = 1 ]; then
-			echo "not ok $i $name # XPASS stock matches the expected grouping ($sd)"
+			echo "not ok $t $name # XPASS stock matches the expected grouping ($sd)"
 			failed=$((failed + 1))
 		else
-			echo "ok $i $name"
+			echo "ok $t $name"
 		fi
-		continue
+		return
 	fi
 	if [ "$variant" = stock ] && [ "$stock_differs" = 1 ]; then
 		if [ -n "$stock_mismatch" ]; then
-			echo "not ok $i $name # stock changed: $stock_mismatch"
+			echo "not ok $t $name # stock changed: $stock_mismatch"
 			failed=$((failed + 1))
 		else
-			echo "ok $i $name # XFAIL $sd"
+			echo "ok $t $name # XFAIL $sd"
 		fi
+		return
+	fi
+	echo "not ok $t $name # $first_mismatch"
+	failed=$((failed + 1))
+}
+
+# The topology's lsisolation result, test number $t
+ls_verdict() {
+	if [ -z "$lsiso" ] || [ -n "$ls_skip" ]; then
+		echo "ok $t lsisolation.$name # SKIP ${ls_skip:-$lsiso_skip}"
+		ls_skipped=$((ls_skipped + 1))
+		return
+	fi
+	ls_ran=$((ls_ran + 1))
+	if [ -n "$ls_err" ]; then
+		echo "not ok $t lsisolation.$name # $ls_err"
+		failed=$((failed + 1))
+		return
+	fi
+	if [ -z "$ls_early$ls_late" ]; then
+		# the tool must predict the rules, not stock's grouping
+		if [ -n "$ls_design" ]; then
+			echo "not ok $t lsisolation.$name # agrees with the kernel, not with the rules: $ls_design"
+			failed=$((failed + 1))
+			return
+		fi
+		ls_agree=$((ls_agree + 1))
+		echo "ok $t lsisolation.$name"
+		return
+	fi
+	if [ "$variant" = stock ] && [ "$stock_differs" = 1 ] && [ -z "$ls_design" ]; then
+		echo "ok $t lsisolation.$name # XFAIL $sd (lsisolation predicts the expected groups)"
+		ls_xfail=$((ls_xfail + 1))
+		return
+	fi
+	if [ -z "$ls_early" ] && [ -z "$ls_late_kernel_off" ] && [ -z "$ls_design" ]; then
+		echo "ok $t lsisolation.$name # XFAIL kernel keeps groups of before the hot-plug steps, as expected; config space alone cannot show that: $ls_first"
+		ls_xfail=$((ls_xfail + 1))
+		return
+	fi
+	echo "not ok $t lsisolation.$name # $ls_first"
+	failed=$((failed + 1))
+}
+
+pass=0
+failed=0
+ls_agree=0
+ls_xfail=0
+ls_ran=0
+ls_skipped=0
+i=0
+for f in $files; do
+	i=$((i + 1))
+	name=${f##*/}
+	name=${name%.topo}
+	if [ -n "$dryrun" ]; then
+		t=$i
+		one_topo "$f"
 		continue
 	fi
-	echo "not ok $i $name # $first_mismatch"
-	failed=$((failed + 1))
+	t=$((2 * i - 1))
+	one_topo "$f"
+	t=$((2 * i))
+	ls_verdict
 done
 
 echo "grouping: $variant $pass of $total topologies as expected"
+if [ -z "$dryrun" ]; then
+	echo "grouping: lsisolation agrees with the kernel on $ls_agree of" \
+		"$ls_ran topologies run ($variant; $ls_xfail XFAIL, $ls_skipped skipped)"
+fi
 [ "$failed" = 0 ]
