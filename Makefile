@@ -12,7 +12,8 @@ MACHINES ?=
 	check-quick check-debug check-rules bench-boot bench bench-profile vm \
 	writeback lint clean \
 	kernel-isolation-x86_64-off realusers series series-am series-bisect \
-	check-series kernel-isolation-x86_64-distro kernel-stock-x86_64-distro
+	check-series kernel-isolation-x86_64-distro kernel-stock-x86_64-distro \
+	lsisolation-diff
 
 help:
 	@echo "make demo         build the isolation kernel, boot vtd: groups and a VFIO DMA round trip"
@@ -23,6 +24,7 @@ help:
 	@echo "make check-rules  every PCI grouping rule is needed: the table on kernels without each"
 	@echo "make bench        group layer benchmarks on pcisim, stock vs isolation (5 boots each, profile)"
 	@echo "make bench-profile  only where the largest scan's time goes (profile=2)"
+	@echo "make lsisolation-diff  lsisolation --diff: stock vs isolation on vtd, both ways"
 	@echo "make vm MACHINE=vtd [VARIANT=isolation] [RUN='cmd']   a shell or a command in a guest"
 	@echo "make writeback    save edits made in build/tree/isolation into the repository"
 	@echo "make lint         checkpatch --strict and sparse on our code"
@@ -72,7 +74,13 @@ demo: kernel-isolation-x86_64
 	@$(S)/build-selftests.sh x86_64 isolation
 	@$(S)/demo.sh
 
-check: selftests peer realusers
+# snapshots of both variants' groups on vtd, and lsisolation --diff of
+# one against the other; the selftests then diff against them too
+lsisolation-diff: kernel-stock-x86_64 kernel-isolation-x86_64
+	@$(S)/build-selftests.sh x86_64 stock isolation
+	@$(S)/lsisolation-diff.sh vtd
+
+check: selftests peer realusers lsisolation-diff
 	@$(S)/check-nm.sh x86_64
 	@$(S)/docs.sh
 	@$(S)/series.sh am

@@ -261,6 +261,15 @@ def run(args, suite, machine, variant, flavour):
               '--log', log, '--timeout', str(timeout), '--exec', cmd]
     if flavour:
         vmargs += ['--flavour', flavour]
+    # lsisolation --diff against the other variant's snapshot of this
+    # machine (make lsisolation-diff saves them)
+    if suite in ('isolation', 'option-off', 'distro'):
+        other = 'stock' if variant == 'isolation' and flavour != 'off' \
+            else 'isolation'
+        snap = os.path.join(BUILD, 'lsisolation', '%s-%s.json' % (machine,
+                                                                  other))
+        if os.path.exists(snap):
+            vmargs += ['--file', snap + ':/harness/lsisolation-saved.json']
     if params:
         vmargs += ['--append', params]
     if 'peer' in extra:

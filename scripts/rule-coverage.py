@@ -125,7 +125,11 @@ def table(img, log):
             console = f.read()
         if 'grouping: isolation' not in console:
             return None
-        failed += re.findall(r'^not ok \d+ ([^-\s]\S*)', console, re.M)
+        # the kernel's groups against the table; lsisolation's agreement
+        # with the kernel (lsisolation.TOPO) is not about the rule
+        failed += [n for n in
+                   re.findall(r'^not ok \d+ ([^-\s]\S*)', console, re.M)
+                   if not n.startswith('lsisolation.')]
     return failed
 
 
