@@ -88,7 +88,7 @@ if [ -f "$siso/Module.symvers" ] && [ -f "$sstock/Module.symvers" ]; then
 	done < <(syms "$sstock/Module.symvers")
 	# the modules of the distro build that import the group API
 	users=()
-	for ko in $(find "$siso" -name '*.ko' | sort); do
+	for ko in $(find "$siso" -path "$siso/modroot" -prune -o -name '*.ko' -print | sort); do
 		k=$(nm -u "$ko" | awk '{print $2}' | grep -cxF -f <(tr -s " " "\n" <<<"$exported") || true)
 		[ "$k" -gt 0 ] && users+=("$(basename "$ko" .ko):$k")
 	done
