@@ -72,6 +72,13 @@ SUITES = {
                             '', 'distro', ['stock', 'isolation']),
     'distro-realusers': (['vtd'], 'sh /harness/realusers.sh', ['realusers'],
                          '', 'distro', ['stock', 'isolation']),
+    # SR-IOV on QEMU's nvme (SRIOV_ARGS): VFs enabled at run time below
+    # pci-pf-stub and vfio-pci, their groups against the PCI rules, VFIO
+    # viability, VFs added to a held group, disable, 20 cycles
+    'sriov': (['vtd', 'smmuv3-acpi'],
+              'ISOLATION_TESTS=sriov ISOLATION_TIMEOUT=600 '
+              'sh /harness/run-selftests.sh', ['sriov'],
+              'vfio_pci.enable_sriov=1'),
     # the grouping conformance table: software PCI topologies built by
     # pcisim.ko behind a mock IOMMU whose device_group is
     # pci_device_group(), each compared with its expected partition
@@ -86,6 +93,18 @@ SUITES = {
                           'pci=disable_acs_redir=pci:1b36:ff22', ['pcisim'],
                           'pci=disable_acs_redir=pci:1b36:ff22'),
 }
+
+# SR-IOV: QEMU's nvme PF (a subsystem each, flexible resources) behind rp6
+# (single function) and rp5 (multifunction=on), both free in a boot of
+# their own. "--qemu-arg=-device": a bare -device would be vm.py's option.
+SRIOV_NVME = ('nvme,id=nvme-pf%d,serial=sriov%d,subsys=ss%d,bus=rp%d,%s'
+              'sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,'
+              'max_ioqpairs=10,msix_qsize=8')
+SRIOV_ARGS = []
+for _rp, _mf in ((6, ''), (5, 'multifunction=on,')):
+    SRIOV_ARGS += ['--qemu-arg=-device', '--qemu-arg=nvme-subsys,id=ss%d' % _rp,
+                   '--qemu-arg=-device',
+                   '--qemu-arg=' + SRIOV_NVME % (_rp, _rp, _rp, _rp, _mf)]
 
 # the runner and data of the grouping suites, shipped to /harness/pcisim/
 PCISIM_DIR = os.path.join(TOP, 'tools', 'testing', 'selftests', 'isolation',
@@ -290,6 +309,8 @@ def run(args, suite, machine, variant, flavour):
         if flavour:
             return None
         vmargs += pcisim_files()
+    if 'sriov' in extra:
+        vmargs += SRIOV_ARGS
     if 'acpi-hotplug' in extra:
         vmargs += ['--acpi-hotplug']
     if 'realusers' in extra:
