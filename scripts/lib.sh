@@ -25,6 +25,8 @@ arch_kernel() {
 	x86_64) echo x86 ;;
 	arm64) echo arm64 ;;
 	ppc64le) echo powerpc ;;
+	s390x) echo s390 ;;
+	armhf) echo arm ;;
 	*) die "unknown architecture '$1'" ;;
 	esac
 }
@@ -34,6 +36,8 @@ arch_cross() {
 	x86_64) echo "" ;;
 	arm64) echo aarch64-linux-gnu- ;;
 	ppc64le) echo powerpc64le-linux-gnu- ;;
+	s390x) echo s390x-linux-gnu- ;;
+	armhf) echo arm-linux-gnueabihf- ;;
 	*) die "unknown architecture '$1'" ;;
 	esac
 }
