@@ -31,7 +31,7 @@ fi
 note "building isolation selftests for $arch"
 mkdir -p "$dst"
 make -s -C "$src/tools/testing/selftests/isolation" OUTPUT="$dst" \
-	CC="${cross}gcc" KHDR_INCLUDES="-isystem $hdr/include" all
+	CC="${cross}gcc" KHDR_INCLUDES="-isystem $hdr/include" LDFLAGS=-static all
 # tools/isolation/lsisolation, which the lsisolation_check selftest runs
 make -s -C "$src/tools/isolation" O="$dst" CC="${cross}gcc" LDFLAGS=-static
 rm -rf "$dst/expected"

@@ -68,35 +68,50 @@ echo "nm ($arch): stock iommu.o defines $legacy of $nr legacy group functions;" 
 # The distro flavour builds the core's callers as modules, and modpost has
 # refused any module whose symbol is missing or in a namespace it does not
 # import. Beyond the callers this build has: every symbol stock's iommu.o
-# exports must be exported by the isolation kernel under the same
+# exports, and every export of the VFIO and iommufd modules the series
+# changes, must be exported by the isolation kernel under the same
 # EXPORT_SYMBOL kind and namespace, or out-of-tree modules (and in-tree
-# ones of other configs) break.
+# ones of other configs) break. The core's new exports are GPL-only.
 siso=$BUILD/out/isolation-$arch-distro
 sstock=$BUILD/out/stock-$arch-distro
-if [ -f "$siso/Module.symvers" ] && [ -f "$sstock/Module.symvers" ]; then
-	syms() { awk -F'\t' '$3 == "vmlinux" { print $2 "\t" $4 "\t" $5 }' "$1" | sort; }
-	stock_exp=$(defined "$sstock/drivers/iommu/iommu.o")
-	n=0 bad=0
-	while IFS=$'\t' read -r sym kind ns; do
-		grep -qx "$sym" <<<"$stock_exp" || continue
-		n=$((n + 1))
-		got=$(awk -F'\t' -v s="$sym" '$2 == s && $3 == "vmlinux" { print $4 "\t" $5 }' "$siso/Module.symvers")
-		if [ "$got" != "$kind"$'\t'"$ns" ]; then
-			echo "FAIL: $sym: stock exports it as $kind${ns:+ ($ns)}, isolation as ${got:-nothing}" >&2
-			bad=$((bad + 1)) fail=1
-		fi
-	done < <(syms "$sstock/Module.symvers")
-	# the modules of the distro build that import the group API
-	users=()
-	for ko in $(find "$siso" -path "$siso/modroot" -prune -o -name '*.ko' -print | sort); do
-		k=$(nm -u "$ko" | awk '{print $2}' | grep -cxF -f <(tr -s " " "\n" <<<"$exported") || true)
-		[ "$k" -gt 0 ] && users+=("$(basename "$ko" .ko):$k")
-	done
-	echo "exports ($arch distro): $n symbols of stock's iommu.o, $bad exported" \
-		"differently by the isolation kernel; modules importing the group API:" \
-		"${users[*]:-none}"
-	[ ${#users[@]} -gt 0 ] || { echo "FAIL: no module of the distro build uses the group API" >&2; fail=1; }
-else
-	echo "exports ($arch distro): not checked, the distro kernels are not built"
-fi
+for f in "$siso/Module.symvers" "$sstock/Module.symvers" "$sstock/drivers/iommu/iommu.o"; do
+	[ -e "$f" ] || die "$f is missing: build both $arch distro kernels first"
+done
+# SYMBOL KIND NAMESPACE of the exports of vmlinux and of drivers/vfio and
+# drivers/iommu modules (Module.symvers: CRC SYMBOL MODULE KIND NAMESPACE)
+exports() {
+	awk -F'\t' '$3 == "vmlinux" || $3 ~ /^drivers\/(vfio|iommu)\// { print $2 "\t" $3 "\t" $4 "\t" $5 }' "$1" | sort
+}
+stock_exp=$(defined "$sstock/drivers/iommu/iommu.o")
+iso_list=$(exports "$siso/Module.symvers")
+n=0 bad=0
+while IFS=$'\t' read -r sym mod kind ns; do
+	[ "$mod" = vmlinux ] && ! grep -qx "$sym" <<<"$stock_exp" && continue
+	n=$((n + 1))
+	got=$(awk -F'\t' -v s="$sym" '$1 == s { print $2 "\t" $3 "\t" $4 }' <<<"$iso_list")
+	if [ "$got" != "$mod"$'\t'"$kind"$'\t'"$ns" ]; then
+		echo "FAIL: $sym: stock exports it from $mod as $kind${ns:+ ($ns)}, isolation: ${got:-nothing}" >&2
+		bad=$((bad + 1)) fail=1
+	fi
+done < <(exports "$sstock/Module.symvers")
+[ "$n" -ge 60 ] || { echo "FAIL: only $n exports compared: Module.symvers or iommu.o not as expected" >&2; fail=1; }
+# exports only the isolation kernel has: the core's new API, GPL-only
+new=$(comm -13 <(exports "$sstock/Module.symvers" | cut -f1 | sort) \
+	<(awk -F'\t' '$3 == "vmlinux" { print $2 }' "$siso/Module.symvers" | sort) |
+	grep -xF -f <(nm --defined-only "$iso/drivers/iommu/isolation/built-in.a" | awk '{print $3}') || true)
+for sym in $new; do
+	kind=$(awk -F'\t' -v s="$sym" '$2 == s { print $4 }' "$siso/Module.symvers")
+	[ "$kind" = EXPORT_SYMBOL_GPL ] ||
+		{ echo "FAIL: the core's new export $sym is $kind, not EXPORT_SYMBOL_GPL" >&2; bad=$((bad + 1)) fail=1; }
+done
+# the modules of the distro build that import the group API
+users=()
+for ko in $(find "$siso" -path "$siso/modroot" -prune -o -name '*.ko' -print | sort); do
+	k=$(nm -u "$ko" | awk '{print $2}' | grep -cxF -f <(tr -s " " "\n" <<<"$exported") || true)
+	[ "$k" -gt 0 ] && users+=("$(basename "$ko" .ko):$k")
+done
+echo "exports ($arch distro): $n exports of stock's iommu.o and VFIO/iommufd modules compared," \
+	"$bad differ; new GPL-only exports of the core: $(wc -w <<<"$new");" \
+	"modules importing the group API: ${users[*]:-none}"
+[ ${#users[@]} -gt 0 ] || { echo "FAIL: no module of the distro build uses the group API" >&2; fail=1; }
 exit $fail

@@ -85,25 +85,31 @@ static int slot_dir(const char *port_bdf, char *dir, size_t len)
 }
 
 /*
- * pciehp binds to the port's hot-plug service ("BDF:pcieNNN" on the
- * pci_express bus); a slot without one is acpiphp's (QEMU's default q35,
- * where _OSC keeps native hot-plug for the firmware).
+ * Who hot-plugs the slot in @dir of port @port_bdf. pciehp binds to the
+ * port's hot-plug service ("BDF:pcieNNN" on the pci_express bus). Otherwise
+ * a slot with the files of a hot-plug slot (pci_hp_register()'s "power",
+ * "adapter") is acpiphp's: QEMU's default q35, where _OSC keeps native
+ * hot-plug for the firmware. A slot with neither is only named (the ACPI
+ * slot driver, from _SUN): NULL.
  */
-static const char *slot_driver(const char *port_bdf)
+static const char *slot_driver(const char *port_bdf, const char *dir)
 {
-	char prefix[ISO_BDF_LEN + 2];
-	const char *via = "acpiphp";
+	char prefix[ISO_BDF_LEN + 2], path[PATH_MAX];
+	const char *via = NULL;
 	struct dirent *de;
 	DIR *d;
 
 	snprintf(prefix, sizeof(prefix), "%s:", port_bdf);
 	d = opendir("/sys/bus/pci_express/drivers/pciehp");
-	if (!d)
-		return via;
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			via = "pciehp";
-	closedir(d);
+	if (d) {
+		while ((de = readdir(d)))
+			if (!strncmp(de->d_name, prefix, strlen(prefix)))
+				via = "pciehp";
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s/adapter", dir);
+	if (!via && !access(path, F_OK))
+		via = "acpiphp";
 	return via;
 }
 
@@ -119,10 +125,10 @@ int hp_slot_init(struct hp_slot *s, struct iso_topology *t, const char *port,
 		return -ENOENT;
 	snprintf(s->port_bdf, sizeof(s->port_bdf), "%s", d->bdf);
 	snprintf(s->path, sizeof(s->path), "%s/00.0", d->path);
-	if (slot_dir(s->port_bdf, s->slot_dir, sizeof(s->slot_dir)))
+	if (!slot_dir(s->port_bdf, s->slot_dir, sizeof(s->slot_dir)))
+		s->via = slot_driver(s->port_bdf, s->slot_dir);
+	if (!s->via)
 		s->slot_dir[0] = '\0';
-	else
-		s->via = slot_driver(s->port_bdf);
 	return 0;
 }
 

@@ -12,7 +12,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../kselftest.h"
 #include "isolation_util.h"
+
+/*
+ * The programs test the IOMMU groups of a machine whose PCI devices a
+ * topology file names (README): the harness's guests. Anywhere else, e.g.
+ * run_kselftest.sh on a developer's machine, each skips before it reads or
+ * changes anything.
+ */
+static void __attribute__((constructor)) iso_require_topology(void)
+{
+	if (access(ISO_TOPOLOGY_FILE, R_OK))
+		ksft_exit_skip("no %s: not a machine of the isolation harness (see README)\n",
+			       ISO_TOPOLOGY_FILE);
+}
 
 int iso_write(const char *path, const char *val)
 {
