@@ -557,7 +557,8 @@ ls_verdict() {
 	if [ -z "$ls_early$ls_late" ]; then
 		# the tool must predict the rules, not stock's grouping
 		if [ -n "$ls_design" ]; then
-			echo "not ok $t lsisolation.$name # agrees with the kernel, not with the rules: $ls_design"
+			why="agrees with the kernel, not with the rules"
+			echo "not ok $t lsisolation.$name # $why: $ls_design"
 			failed=$((failed + 1))
 			return
 		fi
@@ -566,12 +567,15 @@ ls_verdict() {
 		return
 	fi
 	if [ "$variant" = stock ] && [ "$stock_differs" = 1 ] && [ -z "$ls_design" ]; then
-		echo "ok $t lsisolation.$name # XFAIL $sd (lsisolation predicts the expected groups)"
+		why="lsisolation predicts the expected groups"
+		echo "ok $t lsisolation.$name # XFAIL $sd ($why)"
 		ls_xfail=$((ls_xfail + 1))
 		return
 	fi
 	if [ -z "$ls_early" ] && [ -z "$ls_late_kernel_off" ] && [ -z "$ls_design" ]; then
-		echo "ok $t lsisolation.$name # XFAIL kernel keeps groups of before the hot-plug steps, as expected; config space alone cannot show that: $ls_first"
+		why="kernel keeps groups of before the hot-plug steps, as expected"
+		why="$why; config space alone cannot show that"
+		echo "ok $t lsisolation.$name # XFAIL $why: $ls_first"
 		ls_xfail=$((ls_xfail + 1))
 		return
 	fi
