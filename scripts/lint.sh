@@ -64,12 +64,13 @@ covered=0
 for i in "${!mails[@]}"; do
 	grep -q '^new file mode' "${mails[$i]}" || continue
 	grep -q '^ MAINTAINERS *|' "${mails[$i]}" && continue
-	out=$(git -C "$TREES/export" show "${commits[$i]}^:MAINTAINERS" |
-		python3 - "${mails[$i]}" "IOMMU ISOLATION-GROUP CORE" <<'PY'
+	git -C "$TREES/export" show "${commits[$i]}^:MAINTAINERS" > "$BUILD/lint-maintainers"
+	out=$(python3 - "${mails[$i]}" "IOMMU ISOLATION-GROUP CORE" \
+		"$BUILD/lint-maintainers" <<'PY'
 import re
 import sys
-mail, title = sys.argv[1:]
-lines = sys.stdin.read().split('\n')
+mail, title, maint = sys.argv[1:]
+lines = open(maint).read().split('\n')
 pats = []
 if title in lines:
     for ln in lines[lines.index(title) + 1:]:
