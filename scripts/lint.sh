@@ -98,13 +98,18 @@ note "MAINTAINERS: $covered patches add files only the entry already covers"
 # get_maintainer.pl names our MAINTAINERS entry for every patch of the
 # series that is about the core, and every file it adds. A fix of the base
 # kernel that stands on its own (the iova fix, sent first) goes to the
-# maintainers of what it fixes: there it must name "IOMMU SUBSYSTEM".
+# maintainers of what it fixes: there it must name "IOMMU SUBSYSTEM"; the
+# TARGETS line goes to the kselftest maintainers.
 gm=(env PATH="/usr/bin:$PATH" "$src/scripts/get_maintainer.pl" --no-git --no-git-fallback --no-rolestats)
 entry="IOMMU ISOLATION-GROUP CORE"
 standalone="iommu-iova-"
 for p in "${mails[@]}"; do
 	want=$entry
-	case $(basename "$p") in *"$standalone"*) want="IOMMU SUBSYSTEM" ;; esac
+	case $(basename "$p") in
+	*"$standalone"*) want="IOMMU SUBSYSTEM" ;;
+	# the kselftest TARGETS line is the kselftest maintainers' file
+	*selftests-build-and-run-the-isolation-selftests*) want="KERNEL SELFTEST FRAMEWORK" ;;
+	esac
 	(cd "$src" && "${gm[@]}" --roles "$p" 2>/dev/null) | grep -qF "$want" ||
 		{ echo "get_maintainer.pl: $want not named for $(basename "$p")"; fail=1; }
 done
