@@ -44,7 +44,10 @@ kmake() {
 if ! cmp -s "$out/fragment.new" "$out/fragment.config" || [ ! -f "$out/.config" ]; then
 	note "configuring $variant/$arch${flavour:+/$flavour}"
 	mv "$out/fragment.new" "$out/fragment.config"
-	kmake -s KCONFIG_ALLCONFIG="$out/fragment.config" allnoconfig
+	kmake -s KCONFIG_ALLCONFIG="$out/fragment.config" allnoconfig > "$out/config.log" 2>&1 ||
+		{ cat "$out/config.log" >&2; die "configuring $variant/$arch failed"; }
+	# a later fragment sets options again on purpose: show the rest only
+	grep -v 'warning: override: reassigning to symbol' "$out/config.log" >&2 || true
 else
 	rm -f "$out/fragment.new"
 	kmake -s olddefconfig
