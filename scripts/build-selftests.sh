@@ -62,4 +62,12 @@ for kernel in "$@"; do
 	in_src "$variant" make -s -C "$out" ARCH="$karch" CROSS_COMPILE="$cross" \
 		CC="ccache ${cross}gcc" M="$mod/pcisim" modules
 	cp "$mod/pcisim/pcisim.ko" "$mod/pcisim.ko"
+	# a kernel that checks module signatures (the distro flavour): sign
+	# the test modules with its build key, as its own modules are
+	if grep -q '^CONFIG_MODULE_SIG_ALL=y' "$out/.config"; then
+		for ko in "$mod/edu_dma.ko" "$mod/pcisim.ko"; do
+			"$out/scripts/sign-file" sha256 "$out/certs/signing_key.pem" \
+				"$out/certs/signing_key.x509" "$ko"
+		done
+	fi
 done
